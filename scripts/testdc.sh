@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# A disposable Samba Active Directory domain controller on loopback, for tests, CI and the examples.
+#
+#   scripts/testdc.sh start   provision (first time) and start; prints the env file to source
+#   scripts/testdc.sh stop    stop the DC started here and remove its folder
+#   scripts/testdc.sh status  exit 0 when it answers
+#
+# Everything lives under $ODJ_TESTDC_DIR (default /tmp/odj-testdc). The env file written there
+# ($ODJ_TESTDC_DIR/env) is what tests and examples read: LDAP URL, CA file, admin credentials, realm.
+# Nothing listens beyond 127.0.0.1 and the DNS forwarder is removed, so no traffic leaves loopback.
+set -euo pipefail
+
+DIR=${ODJ_TESTDC_DIR:-/tmp/odj-testdc}
+REALM=${ODJ_TESTDC_REALM:-ODJTEST.TEST}
+DOMAIN=${ODJ_TESTDC_DOMAIN:-ODJTEST}
+HOST=${ODJ_TESTDC_HOST:-dc1}
+DNSDOMAIN=$(echo "$REALM" | tr '[:upper:]' '[:lower:]')
+FQDN="$HOST.$DNSDOMAIN"
+PACKAGES="samba samba-ad-dc samba-ad-provision winbind krb5-user smbclient ldb-tools samba-testsuite"
+
+log() { echo "testdc: $*" >&2; }
+
+ensure_packages() {
+  if command -v samba >/dev/null && command -v samba-tool >/dev/null && command -v ndrdump >/dev/null \
+     && command -v net >/dev/null && command -v kinit >/dev/null && command -v ldbsearch >/dev/null; then
+    return
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    log "Samba is missing and this is not root: install as root: apt-get install $PACKAGES"; exit 1
+  fi
+  log "installing Debian packages: $PACKAGES"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q $PACKAGES >/dev/null
+}
+
+ensure_hosts() {
+  # Clients (Node's TLS check against the certificate's CN, net ads, kinit) find the DC by name.
+  if ! grep -qE "^127\.0\.0\.1[[:space:]].*\b$FQDN\b" /etc/hosts; then
+    if [ -w /etc/hosts ]; then echo "127.0.0.1 $FQDN $HOST" >> /etc/hosts
+    else log "add '127.0.0.1 $FQDN' to /etc/hosts (needs root)"; exit 1; fi
+  fi
+}
+
+is_up() {
+  [ -f "$DIR/samba.pid" ] && kill -0 "$(cat "$DIR/samba.pid")" 2>/dev/null \
+    && timeout 5 ldbsearch -H "ldap://127.0.0.1" -s base -b "" defaultNamingContext >/dev/null 2>&1 \
+    && timeout 2 bash -c "</dev/tcp/127.0.0.1/636" 2>/dev/null
+}
+
+provision() {
+  rm -rf "$DIR"; mkdir -p "$DIR"
+  local pass
+  pass="Odj-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')!A1"
+  log "provisioning $REALM in $DIR"
+  samba-tool domain provision --realm="$REALM" --domain="$DOMAIN" --server-role=dc \
+    --dns-backend=SAMBA_INTERNAL --adminpass="$pass" --host-name="$HOST" --host-ip=127.0.0.1 \
+    --targetdir="$DIR" --option="interfaces=lo" --option="bind interfaces only=yes" \
+    --use-rfc2307 >"$DIR/provision.log" 2>&1 || { tail -20 "$DIR/provision.log" >&2; exit 1; }
+  local conf="$DIR/etc/smb.conf"
+  # No DNS forwarding: the provisioning writes the host's resolver here, which is not loopback.
+  sed -i '/^[[:space:]]*dns forwarder[[:space:]]*=/d' "$conf"
+  cat > "$DIR/env" <<EOF
+ODJ_TEST_REALM=$REALM
+ODJ_TEST_DOMAIN=$DNSDOMAIN
+ODJ_TEST_NETBIOS_DOMAIN=$DOMAIN
+ODJ_TEST_DC_HOST=$FQDN
+ODJ_TEST_DC_IP=127.0.0.1
+ODJ_TEST_LDAP_URL=ldaps://$FQDN:636
+ODJ_TEST_CA_FILE=$DIR/private/tls/ca.pem
+ODJ_TEST_ADMIN_USER=Administrator@$DNSDOMAIN
+ODJ_TEST_ADMIN_PASSWORD=$pass
+ODJ_TEST_SMB_CONF=$DIR/etc/smb.conf
+ODJ_TEST_KRB5_CONFIG=$DIR/private/krb5.conf
+ODJ_TEST_DC_DIR=$DIR
+EOF
+  chmod 600 "$DIR/env"
+}
+
+start() {
+  ensure_packages
+  ensure_hosts
+  if is_up; then log "already running ($DIR)"; echo "$DIR/env"; return; fi
+  [ -f "$DIR/env" ] && [ -f "$DIR/etc/smb.conf" ] || provision
+  log "starting samba"
+  # -i keeps it in the foreground of its own process group, so its pid is ours to stop.
+  setsid samba -s "$DIR/etc/smb.conf" -i -M single >"$DIR/samba.log" 2>&1 < /dev/null &
+  echo $! > "$DIR/samba.pid"
+  for _ in $(seq 1 120); do
+    if is_up; then log "up: ldaps://$FQDN:636 (env: $DIR/env)"; echo "$DIR/env"; return; fi
+    kill -0 "$(cat "$DIR/samba.pid")" 2>/dev/null || { tail -20 "$DIR/samba.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  log "samba did not answer within 60 s"; tail -20 "$DIR/samba.log" >&2; exit 1
+}
+
+stop() {
+  if [ -f "$DIR/samba.pid" ]; then
+    local pid; pid=$(cat "$DIR/samba.pid")
+    # samba forks workers in its process group; end the group, then wait.
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  rm -rf "$DIR"
+  log "stopped"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) is_up ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
