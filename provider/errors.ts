@@ -1,0 +1,57 @@
+// Errors carry the documented Windows result (name and number) and the field at fault, so that a
+// Pulumi user, a CLI user and a script see what djoin/NetProvisionComputerAccount would have said.
+// Messages never include a secret: callers pass field names and rules, never values of secrets.
+
+/** The documented results of NetCreateProvisioningPackage / NetProvisionComputerAccount, and a few
+ *  directory results that the LDAP backend reports the way Windows does. */
+export const WindowsCodes = {
+  NERR_Success: 0,
+  ERROR_ACCESS_DENIED: 5,
+  ERROR_NOT_SUPPORTED: 50,
+  ERROR_INVALID_PARAMETER: 87,
+  ERROR_LOGON_FAILURE: 1326,
+  ERROR_INVALID_DOMAIN_ROLE: 1354,
+  ERROR_NO_SUCH_DOMAIN: 1355,
+  RPC_S_PROTSEQ_NOT_SUPPORTED: 1703,
+  RPC_S_CALL_IN_PROGRESS: 1791,
+  NERR_WkstaNotStarted: 2138,
+  NERR_UserNotFound: 2221,
+  NERR_UserExists: 2224,
+  NERR_DS8DCRequired: 2720,
+  NERR_LDAPCapableDCRequired: 2721,
+  ERROR_DS_MACHINE_ACCOUNT_QUOTA_EXCEEDED: 8557,
+} as const;
+
+export type WindowsCodeName = keyof typeof WindowsCodes;
+
+const nameByNumber = new Map<number, WindowsCodeName>(
+  Object.entries(WindowsCodes).map(([k, v]) => [v, k as WindowsCodeName]),
+);
+
+/** The name of a documented Windows code, or `0x…` for one we do not know. */
+export function windowsCodeName(code: number): string {
+  return nameByNumber.get(code) ?? `0x${(code >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+export interface ProvisioningErrorOptions {
+  /** the input field at fault, e.g. `machineName`, when there is one */
+  field?: string;
+  cause?: unknown;
+}
+
+/** The one error type of provisioning: Windows name and number, field at fault, plain message. */
+export class ProvisioningError extends Error {
+  override readonly name = 'ProvisioningError';
+  readonly code: string;
+  readonly errno: number;
+  readonly field?: string;
+
+  constructor(code: WindowsCodeName | number, message: string, options: ProvisioningErrorOptions = {}) {
+    const errno = typeof code === 'number' ? code : WindowsCodes[code];
+    const name = typeof code === 'number' ? windowsCodeName(code) : code;
+    super(`${name} (${errno}): ${options.field ? `${options.field}: ` : ''}${message}`, { cause: options.cause });
+    this.code = name;
+    this.errno = errno;
+    this.field = options.field;
+  }
+}
