@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A disposable Samba Active Directory domain controller on loopback, for tests, CI and the examples.
 #
-#   scripts/testdc.sh start   provision (first time) and start; prints the env file to source
+#   scripts/testdc.sh install install Debian's samba packages when missing (root) and the hosts line
+#   scripts/testdc.sh start   install, provision (first time) and start; prints the env file's path
 #   scripts/testdc.sh stop    stop the DC started here and remove its folder
 #   scripts/testdc.sh status  exit 0 when it answers
 #
@@ -30,8 +31,18 @@ ensure_packages() {
   fi
   log "installing Debian packages: $PACKAGES"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >/dev/null
-  apt-get install -y -q $PACKAGES >/dev/null
+  # Keep the packages' own smbd/nmbd/winbind services from starting on all interfaces: only
+  # our DC runs, on loopback. policy-rc.d is Debian's switch for that; ours only if none exists.
+  local policy=/usr/sbin/policy-rc.d own_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; own_policy=1
+  fi
+  local rc=0
+  { apt-get update -q && apt-get install -y -q --no-install-recommends $PACKAGES; } >"${TMPDIR:-/tmp}/odj-testdc-apt.log" 2>&1 || rc=$?
+  [ -n "$own_policy" ] && rm -f "$policy"
+  if [ "$rc" != 0 ]; then
+    tail -20 "${TMPDIR:-/tmp}/odj-testdc-apt.log" >&2; log "apt-get failed (exit $rc)"; exit 1
+  fi
 }
 
 ensure_hosts() {
@@ -42,10 +53,36 @@ ensure_hosts() {
   fi
 }
 
-is_up() {
-  [ -f "$DIR/samba.pid" ] && kill -0 "$(cat "$DIR/samba.pid")" 2>/dev/null \
-    && timeout 5 ldbsearch -H "ldap://127.0.0.1" -s base -b "" defaultNamingContext >/dev/null 2>&1 \
+pid_alive() {
+  [ -f "$DIR/samba.pid" ] && kill -0 "$(cat "$DIR/samba.pid")" 2>/dev/null
+}
+
+answers() {
+  timeout 5 ldbsearch -H "ldap://127.0.0.1" -s base -b "" defaultNamingContext >/dev/null 2>&1 \
     && timeout 2 bash -c "</dev/tcp/127.0.0.1/636" 2>/dev/null
+}
+
+is_up() { pid_alive && answers; }
+
+# Our samba is running: give a busy one time to answer instead of starting a second one.
+wait_up() {
+  for _ in $(seq 1 120); do
+    if is_up; then return 0; fi
+    pid_alive || return 1
+    sleep 0.5
+  done
+  return 1
+}
+
+# Another process (a second DC, a system smbd) on the DC's ports would answer in our place.
+ports_free() {
+  local port
+  for port in 88 389 636; do
+    if timeout 2 bash -c "</dev/tcp/127.0.0.1/$port" 2>/dev/null; then
+      log "127.0.0.1:$port is already taken by another process (another DC? reuse it with ODJ_TESTDC_ENV=<its env file>)"
+      return 1
+    fi
+  done
 }
 
 provision() {
@@ -80,7 +117,11 @@ EOF
 start() {
   ensure_packages
   ensure_hosts
-  if is_up; then log "already running ($DIR)"; echo "$DIR/env"; return; fi
+  if pid_alive; then
+    if wait_up; then log "already running ($DIR)"; echo "$DIR/env"; return; fi
+    log "samba (pid $(cat "$DIR/samba.pid")) runs but does not answer; see $DIR/samba.log"; exit 1
+  fi
+  ports_free || exit 1
   [ -f "$DIR/env" ] && [ -f "$DIR/etc/smb.conf" ] || provision
   log "starting samba"
   # -i keeps it in the foreground of its own process group, so its pid is ours to stop.
@@ -102,13 +143,15 @@ stop() {
     for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
     kill -KILL -- "-$pid" 2>/dev/null || true
   fi
-  rm -rf "$DIR"
+  # Remove only a folder this script made (it may have been pointed at the wrong place).
+  if [ -f "$DIR/provision.log" ] || [ -f "$DIR/samba.pid" ]; then rm -rf "$DIR"; fi
   log "stopped"
 }
 
 case "${1:-}" in
+  install) ensure_packages; ensure_hosts ;;
   start) start ;;
   stop) stop ;;
-  status) is_up ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  status) pid_alive && wait_up ;;
+  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
 esac

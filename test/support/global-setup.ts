@@ -7,6 +7,11 @@ import { resolve } from 'node:path';
 const script = resolve(__dirname, '../../scripts/testdc.sh');
 let startedHere = false;
 
+function exitCode(e: unknown): string {
+  const status = (e as { status?: number | null }).status;
+  return status === undefined || status === null ? 'killed' : `exit ${status}`;
+}
+
 export function setup(): void {
   const named = process.env.ODJ_TESTDC_ENV;
   if (named) {
@@ -20,8 +25,20 @@ export function setup(): void {
   } catch {
     running = false;
   }
-  const envFile = execFileSync('bash', [script, 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  let envFile: string;
+  try {
+    // The script's messages go straight to the terminal; only the env file's path comes back.
+    envFile = execFileSync('bash', [script, 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  } catch (e) {
+    throw new Error(
+      `The test domain controller did not start (scripts/testdc.sh start: ${exitCode(e)}); its messages are above. ` +
+        'It needs root (to install Debian\'s samba packages and add the DC to /etc/hosts) and free loopback ports ' +
+        '88/389/636; or name a running one with ODJ_TESTDC_ENV=<env file>.',
+    );
+  }
+  if (!envFile || !existsSync(envFile)) throw new Error(`scripts/testdc.sh start printed no env file (got "${envFile}")`);
   startedHere = !running;
+  // Test workers are forked after global setup and inherit this environment.
   process.env.ODJ_TESTDC_ENV = envFile;
 }
 
