@@ -1,0 +1,224 @@
+// The lifecycle of an OfflineJoinPackage, run inside Pulumi's dynamic-provider host. The serialized
+// provider in resource.ts only `require`s this module by path and forwards each call, so nothing
+// here is ever serialized: it may import freely, and it holds the connection settings the engine
+// configured (stack config), which must never reach the `__provider` string.
+import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from '@pulumi/pulumi/dynamic';
+import type { ConnectionSettings, JoinBackend, ProvisionResult } from './backend';
+import { ProvisioningError } from './errors';
+import {
+  changedFields,
+  connectionFields,
+  connectionFromConfig,
+  connectionFromEnv,
+  connectionOf,
+  containsUnknown,
+  mergeConnection,
+  toParams,
+  unknownValue,
+  type PackageInputs,
+  type PackageOutputs,
+} from './resource-state';
+
+let configured: Partial<ConnectionSettings> = {};
+
+/** Called once per host process with the stack config. */
+export function configure(get: (key: string) => unknown): void {
+  configured = connectionFromConfig(get);
+}
+
+/** Operations that have the program's inputs: explicit inputs, then stack config, then environment. */
+function connectionForInputs(inputs: Partial<PackageInputs>): ConnectionSettings {
+  return mergeConnection(connectionOf(inputs), configured, connectionFromEnv(process.env));
+}
+
+/** Operations that only have state (refresh, destroy): stack config and environment win over what
+ *  was stored, so they still work after the bind password was rotated. */
+function connectionForState(state: Partial<PackageInputs>): ConnectionSettings {
+  return mergeConnection(configured, connectionFromEnv(process.env), connectionOf(state));
+}
+
+/** The backend is loaded on first use; tests and the CLI may choose another one. */
+let backendFactory: () => JoinBackend = () => {
+  // Loaded lazily: the LDAP stack is only needed when the directory is actually touched.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require('./provisioning') as { LdapBackend: new () => JoinBackend };
+  return new mod.LdapBackend();
+};
+
+export function setBackendFactory(factory: () => JoinBackend): void {
+  backendFactory = factory;
+}
+
+function backend(): JoinBackend {
+  return backendFactory();
+}
+
+// ---- check ----
+
+const stringFields = ['domain', 'machineName', 'machineAccountOU', 'dcName', 'netbiosName', 'siteName', 'primaryDnsDomain', 'url', 'bindUser', 'bindPassword'] as const;
+const listFields = ['certTemplateNames', 'machinePolicyNames', 'machinePolicyPaths', 'caCerts'] as const;
+const boolFields = ['startTls', 'insecureSkipTlsVerify'] as const;
+const optionNames = ['downlevelPrivSupport', 'reuseAccount', 'useDefaultPassword', 'skipAccountSearch', 'rootCaCerts', 'persistentSite'];
+
+function shapeFailures(news: Record<string, unknown>): CheckFailure[] {
+  const failures: CheckFailure[] = [];
+  const fail = (property: string, reason: string) => failures.push({ property, reason });
+  const known = (v: unknown) => v !== undefined && v !== null && !containsUnknown(v);
+  for (const f of ['domain', 'machineName']) {
+    if (news[f] === undefined || news[f] === null || news[f] === '') fail(f, `${f} is required`);
+  }
+  for (const f of stringFields) if (known(news[f]) && typeof news[f] !== 'string') fail(f, `${f} must be a string`);
+  for (const f of boolFields) if (known(news[f]) && typeof news[f] !== 'boolean') fail(f, `${f} must be a boolean`);
+  for (const f of listFields) {
+    const v = news[f];
+    if (known(v) && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) fail(f, `${f} must be a list of strings`);
+  }
+  const t = news.timeoutMs;
+  if (known(t) && !(typeof t === 'number' && Number.isInteger(t) && t > 0)) fail('timeoutMs', 'timeoutMs must be a positive integer');
+  const url = news.url;
+  if (typeof url === 'string' && url !== unknownValue && !/^ldaps?:\/\/[^/\s]+\/?$/i.test(url)) {
+    fail('url', 'url must be ldaps://host[:port] or ldap://host[:port]');
+  }
+  const o = news.options;
+  if (known(o)) {
+    if (typeof o !== 'object' || Array.isArray(o)) fail('options', 'options must be a map of named flags');
+    else {
+      for (const [k, v] of Object.entries(o as object)) {
+        if (!optionNames.includes(k)) fail(`options.${k}`, `unknown option; known: ${optionNames.join(', ')}`);
+        else if (typeof v !== 'boolean') fail(`options.${k}`, `options.${k} must be a boolean`);
+      }
+    }
+  }
+  const r = news.rotationTriggers;
+  if (known(r) && (typeof r !== 'object' || Array.isArray(r) || Object.values(r as object).some((v) => typeof v !== 'string'))) {
+    fail('rotationTriggers', 'rotationTriggers must be a map of strings');
+  }
+  return failures;
+}
+
+/** The provisioning layer's own rules (names, DNs, option combinations), when it offers them. */
+function provisioningFailures(inputs: PackageInputs): CheckFailure[] {
+  let validate: ((p: ReturnType<typeof toParams>) => ProvisioningError[] | void) | undefined;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    validate = (require('./provisioning') as { validateParams?: typeof validate }).validateParams;
+  } catch {
+    validate = undefined;
+  }
+  if (!validate) return [];
+  const fields = Object.keys(inputs).filter((k) => !containsUnknown((inputs as unknown as Record<string, unknown>)[k]));
+  const params = toParams(Object.fromEntries(fields.map((k) => [k, (inputs as unknown as Record<string, unknown>)[k]])) as unknown as PackageInputs);
+  try {
+    const errors = validate(params) ?? [];
+    return errors.map((e) => ({ property: e.field ?? '', reason: e.message }));
+  } catch (e) {
+    if (e instanceof ProvisioningError) return [{ property: e.field ?? '', reason: e.message }];
+    throw e;
+  }
+}
+
+export async function check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<CheckResult> {
+  void olds;
+  const failures = shapeFailures(news);
+  if (failures.length === 0) failures.push(...provisioningFailures(news as unknown as PackageInputs));
+  return { inputs: news, failures };
+}
+
+// ---- diff ----
+
+export async function diff(id: string, olds: Partial<PackageOutputs>, news: Partial<PackageInputs>): Promise<DiffResult> {
+  void id;
+  const c = changedFields(olds, news);
+  return {
+    changes: c.replaces.length + c.updates.length + c.connection.length > 0,
+    replaces: c.replaces,
+    // A new name or domain is another account; the old one can go once the new one exists.
+    deleteBeforeReplace: false,
+  };
+}
+
+// ---- create / update ----
+
+function outputsOf(inputs: PackageInputs, r: ProvisionResult): PackageOutputs {
+  return {
+    ...inputs,
+    ...r.account,
+    packageText: r.packageText,
+    domainFacts: r.domain,
+    reused: r.reused,
+  };
+}
+
+export async function create(inputs: PackageInputs): Promise<CreateResult> {
+  const result = await backend().provision(toParams(inputs), connectionForInputs(inputs));
+  return { id: result.account.objectGuid, outs: outputsOf(inputs, result) };
+}
+
+export async function update(id: string, olds: PackageOutputs, news: PackageInputs): Promise<UpdateResult> {
+  const c = changedFields(olds, news);
+  if (c.replaces.length > 0) {
+    // The engine replaces on these; an update here would be a bug in the engine or in diff.
+    throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'a changed domain or machine name needs a replacement, not an update', { field: c.replaces[0] });
+  }
+  if (c.updates.length === 0) {
+    // Only connection settings changed: nothing in the directory, and the issued package stays.
+    return { outs: withConnectionOf(olds, news) };
+  }
+  const connection = connectionForInputs(news);
+  const b = backend();
+  const guid = olds.objectGuid ?? id;
+  const current = await b.readAccount(guid, connection);
+  if (!current) {
+    throw new ProvisioningError('NERR_UserNotFound', `the computer account ${guid} no longer exists; run \`pulumi refresh\` to forget it, then \`pulumi up\` to create it again`, { field: 'machineName' });
+  }
+  // Same account: reuse it (a new password, so a new package); the backend moves it to the new OU.
+  const params = toParams(news);
+  params.options = { ...params.options, reuseAccount: true };
+  const result = await b.provision(params, connection);
+  if (result.account.objectGuid !== current.objectGuid) {
+    throw new ProvisioningError('NERR_UserExists', `the update reached another computer account (${result.account.objectGuid}) than the one this resource manages (${current.objectGuid})`, { field: 'machineName' });
+  }
+  return { outs: outputsOf(news, result) };
+}
+
+function withConnectionOf(olds: PackageOutputs, news: PackageInputs): PackageOutputs {
+  // Settings absent from the new inputs are dropped from state too (none may be left undefined:
+  // the engine's protobuf Struct has no undefined).
+  const out: Record<string, unknown> = { ...olds };
+  for (const f of connectionFields) delete out[f];
+  return { ...(out as unknown as PackageOutputs), ...connectionOf(news) };
+}
+
+// ---- read / delete ----
+
+function parentDn(dn: string): string {
+  // The first unescaped comma separates the RDN from its parent.
+  for (let i = 0; i < dn.length; i++) {
+    if (dn[i] === '\\') i++;
+    else if (dn[i] === ',') return dn.slice(i + 1);
+  }
+  return '';
+}
+
+export async function read(id: string, props: Partial<PackageOutputs>): Promise<ReadResult> {
+  const guid = props.objectGuid ?? id;
+  const facts = await backend().readAccount(guid, connectionForState(props));
+  if (!facts) return { id: '', props: {} };
+  const importing = props.objectGuid === undefined;
+  const outs: Partial<PackageOutputs> = { ...props, ...facts };
+  // Moved out of band: the declared OU follows, so the next `pulumi up` shows the move back.
+  if (props.machineAccountOU && parentDn(facts.distinguishedName).toLowerCase() !== props.machineAccountOU.toLowerCase()) {
+    outs.machineAccountOU = parentDn(facts.distinguishedName);
+  }
+  if (importing) {
+    // An imported account has no package yet: the next update (e.g. a rotationTriggers change) issues one.
+    outs.packageText = '';
+    outs.domainFacts = null;
+    outs.reused = true;
+  }
+  return { id: facts.objectGuid, props: outs };
+}
+
+export async function del(id: string, props: Partial<PackageOutputs>): Promise<void> {
+  await backend().deleteAccount(props.objectGuid ?? id, connectionForState(props));
+}

@@ -1,0 +1,122 @@
+// The Pulumi resource a stack declares: `new OfflineJoinPackage("web01", { domain, machineName, … })`.
+//
+// Pulumi serializes the provider object below, with everything it captures, into the `__provider`
+// input, stores it in the state and evaluates it in its dynamic-provider host. So the provider is
+// a thin forwarder that captures only a list of module paths (strings): each call `require`s the
+// lifecycle module (resource-provider.ts, compiled) inside the host, where connections, the LDAP
+// stack and configured secrets live and die. No secret, connection or module graph is serialized.
+import * as path from 'node:path';
+import * as pulumi from '@pulumi/pulumi';
+import type { AccountFacts, DomainFacts, ProvisioningOptions } from './backend';
+
+/** Where the host finds the compiled lifecycle module, tried in order. When this file runs as
+ *  TypeScript source (ts-node, vitest) the compiled copy under dist/ is the one the host can load,
+ *  so `npm run build` must have run. The package name is the fallback for a state whose absolute
+ *  path no longer exists (another checkout), resolved from the host's working directory. */
+const lifecycleModules: string[] = [
+  __filename.endsWith('.ts')
+    ? path.resolve(__dirname, '..', 'dist', 'provider', 'resource-provider.js')
+    : path.join(__dirname, 'resource-provider.js'),
+  'pulumi-offline-join/dist/provider/resource-provider.js',
+];
+
+type Lifecycle = typeof import('./resource-provider');
+
+// Runs in the host: loads the lifecycle module on first call (require caches it).
+function lifecycle(): Lifecycle {
+  let notFound: unknown;
+  for (const id of lifecycleModules) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(id) as Lifecycle;
+    } catch (e) {
+      // Only "this candidate is missing" moves on; an error inside the module is the real error.
+      const err = e as NodeJS.ErrnoException;
+      if (err.code !== 'MODULE_NOT_FOUND' || !String(err.message).includes(id)) throw e;
+      notFound = e;
+    }
+  }
+  throw notFound;
+}
+
+/** The object Pulumi serializes into `__provider`. Exported for the engine-level tests. */
+export const offlineJoinProvider: pulumi.dynamic.ResourceProvider = {
+  configure: async (req) => lifecycle().configure((key) => req.config.get(key)),
+  check: (olds, news) => lifecycle().check(olds, news),
+  diff: (id, olds, news) => lifecycle().diff(id, olds, news),
+  create: (inputs) => lifecycle().create(inputs),
+  read: (id, props) => lifecycle().read(id, props),
+  update: (id, olds, news) => lifecycle().update(id, olds, news),
+  delete: (id, props) => lifecycle().del(id, props),
+};
+
+export interface OfflineJoinPackageArgs {
+  /** DNS name of the domain. Changing it replaces the resource (another account). */
+  domain: pulumi.Input<string>;
+  /** Computer name; sAMAccountName is this plus `$`. Changing it replaces the resource. */
+  machineName: pulumi.Input<string>;
+  /** DN of the OU for the account; default: the domain's Computers container. Changing it moves the account. */
+  machineAccountOU?: pulumi.Input<string>;
+  /** The DC to use (FQDN); default: discovered. */
+  dcName?: pulumi.Input<string>;
+  options?: pulumi.Input<ProvisioningOptions>;
+  certTemplateNames?: pulumi.Input<pulumi.Input<string>[]>;
+  machinePolicyNames?: pulumi.Input<pulumi.Input<string>[]>;
+  machinePolicyPaths?: pulumi.Input<pulumi.Input<string>[]>;
+  netbiosName?: pulumi.Input<string>;
+  siteName?: pulumi.Input<string>;
+  primaryDnsDomain?: pulumi.Input<string>;
+
+  // How to reach the directory. Also settable as stack config (`odj:ldapUrl`, `odj:bindUser`,
+  // `odj:bindPassword`, `odj:caFile`, …) or environment (ODJ_LDAP_URL, ODJ_BIND_USER,
+  // ODJ_BIND_PASSWORD, ODJ_CA_FILE, …). Changing only these touches neither account nor package.
+  /** `ldaps://host:636`, or `ldap://host:389` with startTls */
+  url?: pulumi.Input<string>;
+  startTls?: pulumi.Input<boolean>;
+  bindUser?: pulumi.Input<string>;
+  /** Always stored as a secret. */
+  bindPassword?: pulumi.Input<string>;
+  /** PEM text of the CA certificates that issued the DC's certificate */
+  caCerts?: pulumi.Input<pulumi.Input<string>[]>;
+  insecureSkipTlsVerify?: pulumi.Input<boolean>;
+  timeoutMs?: pulumi.Input<number>;
+
+  /** Any change to this map re-issues the package (a new machine password) for the same account. */
+  rotationTriggers?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+const outputNames = ['packageText', 'distinguishedName', 'objectGuid', 'objectSid', 'rid', 'samAccountName', 'domainFacts', 'reused'] as const;
+
+/** A pre-staged AD computer account and its offline domain join package. The resource id is the
+ *  account's objectGUID (import with `{ import: "<objectGUID>" }`). */
+export class OfflineJoinPackage extends pulumi.dynamic.Resource {
+  // `declare`: the base constructor sets these; a class field would overwrite them with undefined.
+  /** base64 package text for `djoin /requestodj` or unattend.xml AccountData. Always secret. */
+  declare public readonly packageText: pulumi.Output<string>;
+  declare public readonly distinguishedName: pulumi.Output<AccountFacts['distinguishedName']>;
+  declare public readonly objectGuid: pulumi.Output<string>;
+  declare public readonly objectSid: pulumi.Output<string>;
+  declare public readonly rid: pulumi.Output<number>;
+  declare public readonly samAccountName: pulumi.Output<string>;
+  /** The domain and DC the package was made against (null after an import until the next update). */
+  declare public readonly domainFacts: pulumi.Output<DomainFacts | null>;
+  /** true when the package was made for an account that already existed */
+  declare public readonly reused: pulumi.Output<boolean>;
+  declare public readonly domain: pulumi.Output<string>;
+  declare public readonly machineName: pulumi.Output<string>;
+  declare public readonly machineAccountOU: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: OfflineJoinPackageArgs, opts?: pulumi.CustomResourceOptions) {
+    const props: Record<string, unknown> = { ...args };
+    if (args.bindPassword !== undefined) props.bindPassword = pulumi.secret(args.bindPassword);
+    for (const o of outputNames) props[o] = undefined;
+    super(
+      offlineJoinProvider,
+      name,
+      props,
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ['packageText', 'bindPassword'] }),
+      'odj',
+      'OfflineJoinPackage',
+    );
+  }
+}
