@@ -8,6 +8,6 @@ export {
   REDACTED, type ParsedPackage, type PackagePartInfo, type PackageView, type RedactOptions,
 } from './package';
 export { packageToText, packageToFileForm, packageBinaryFrom, MAX_PACKAGE_TEXT_CHARS } from './text';
-export { MAX_PACKAGE_BYTES, MAX_NESTING, encodeSerialized as encodeStructure, decodeTop as decodeStructure, type Serialized } from './ndr';
+export { MAX_PACKAGE_BYTES, MAX_NESTING, encodeSerialized as encodeStructure, decodeTop as decodeStructure, serialized, type Serialized } from './ndr';
 export { sidFromString, sidToString, isSidString } from './sid';
 export * from './structures';
