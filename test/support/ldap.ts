@@ -165,6 +165,81 @@ export async function accountBySam(sAMAccountName: string): Promise<AccountTruth
   });
 }
 
+/** The DC's LDAP ping answer (NETLOGON_SAM_LOGON_RESPONSE_EX, MS-ADTS 6.3.1.9), decoded. */
+export interface LdapPing {
+  opcode: number;
+  /** DS_* server flags */
+  flags: number;
+  domainGuid: string;
+  dnsForestName: string;
+  dnsDomainName: string;
+  dnsHostName: string;
+  netbiosDomainName: string;
+  netbiosComputerName: string;
+  dcSiteName: string;
+  clientSiteName: string;
+}
+
+/** RFC 1035 name with compression pointers, as the ping packs its strings; returns name and next offset. */
+function readDnsName(b: Buffer, start: number): [string, number] {
+  const labels: string[] = [];
+  let pos = start;
+  let next = -1;
+  for (let hops = 0; hops < 64; hops++) {
+    if (pos >= b.length) throw new Error(`LDAP ping: name runs past the end at ${pos}`);
+    const len = b[pos];
+    if (len === 0) return [labels.join('.'), next === -1 ? pos + 1 : next];
+    if ((len & 0xc0) === 0xc0) {
+      if (next === -1) next = pos + 2;
+      pos = ((len & 0x3f) << 8) | b[pos + 1];
+      continue;
+    }
+    labels.push(b.toString('utf8', pos + 1, pos + 1 + len));
+    pos += 1 + len;
+  }
+  throw new Error('LDAP ping: compression loop');
+}
+
+export function decodeLdapPing(b: Buffer): LdapPing {
+  let pos = 24;
+  const names: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const [n, after] = readDnsName(b, pos);
+    names.push(n);
+    pos = after;
+  }
+  return {
+    opcode: b.readUInt16LE(0),
+    flags: b.readUInt32LE(4),
+    domainGuid: guidToString(b.subarray(8, 24)),
+    dnsForestName: names[0],
+    dnsDomainName: names[1],
+    dnsHostName: names[2],
+    netbiosDomainName: names[3],
+    netbiosComputerName: names[4],
+    // names[5] is the user name of the request: empty here
+    dcSiteName: names[6],
+    clientSiteName: names[7],
+  };
+}
+
+/** The LDAP ping over TCP: what the DC tells a client about itself and the client's site. */
+export async function ldapPing(): Promise<LdapPing> {
+  const dc = testDc();
+  return withLdap(async (c) => {
+    const e = (
+      await c.search('', {
+        scope: 'base',
+        filter: `(&(DnsDomain=${escapeFilter(dc.domain)})(NtVer=\\06\\00\\00\\00))`,
+        attributes: ['Netlogon'],
+        // Samba names the returned attribute in lower case; ldapts matches names exactly.
+        explicitBufferAttributes: ['netlogon', 'Netlogon'],
+      })
+    ).searchEntries[0];
+    return decodeLdapPing(oneBuffer(e?.netlogon ?? e?.Netlogon, 'Netlogon answer'));
+  });
+}
+
 /** Deletes the account if it exists (test clean-up); true when something was deleted. */
 export async function deleteAccount(sAMAccountName: string): Promise<boolean> {
   const acct = await accountBySam(sAMAccountName);
