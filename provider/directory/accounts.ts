@@ -1,0 +1,195 @@
+// Computer accounts over LDAP: find by sAMAccountName, create, reuse (new password, optional move),
+// read and delete by objectGUID. Passwords travel only inside unicodePwd over TLS and never into
+// a message.
+import { Attribute, Change, Control, EqualityFilter } from 'ldapts';
+import type { AccountFacts } from '../backend';
+import { ProvisioningError } from '../errors';
+import type { DirectoryConnection } from './connection';
+import { guidFromBytes, guidToBytes, sidFromBytes } from './discovery';
+import { escapeDnValue, escapeFilterValue, parseDn, isDnWithin } from './escape';
+import { unicodePwdValue } from './password';
+
+/** userAccountControl bits we set or look at. */
+export const Uac = {
+  ACCOUNTDISABLE: 0x2,
+  PASSWD_NOTREQD: 0x20,
+  WORKSTATION_TRUST_ACCOUNT: 0x1000,
+} as const;
+
+const TREE_DELETE_OID = '1.2.840.113556.1.4.805';
+const ACCOUNT_ATTRIBUTES = ['distinguishedName', 'objectGUID', 'objectSid', 'sAMAccountName', 'userAccountControl', 'objectClass'];
+const BINARY = ['objectGUID', 'objectSid'];
+
+export interface FoundAccount extends AccountFacts {
+  userAccountControl: number;
+  isComputer: boolean;
+}
+
+const first = (v: unknown): unknown => (Array.isArray(v) ? v[0] : v);
+
+function toAccount(e: Record<string, unknown>): FoundAccount {
+  const guid = first(e.objectGUID);
+  const sid = first(e.objectSid);
+  if (!Buffer.isBuffer(guid) || !Buffer.isBuffer(sid)) {
+    throw new ProvisioningError('ERROR_ACCESS_DENIED', `cannot read objectGUID/objectSid of ${String(e.dn)}`);
+  }
+  const objectSid = sidFromBytes(sid);
+  const classes = (Array.isArray(e.objectClass) ? e.objectClass : [e.objectClass]).map((c) => String(c).toLowerCase());
+  return {
+    distinguishedName: String(e.dn),
+    objectGuid: guidFromBytes(guid),
+    objectSid,
+    rid: Number(objectSid.slice(objectSid.lastIndexOf('-') + 1)),
+    samAccountName: String(first(e.sAMAccountName) ?? ''),
+    userAccountControl: Number(first(e.userAccountControl) ?? 0),
+    isComputer: classes.includes('computer'),
+  };
+}
+
+/** The account with that sAMAccountName anywhere under `baseDn`, or null. */
+export async function findAccountBySamName(conn: DirectoryConnection, baseDn: string, samAccountName: string): Promise<FoundAccount | null> {
+  const r = await conn.run({ action: `searching for ${samAccountName}`, field: 'machineName' }, () =>
+    conn.client.search(baseDn, {
+      scope: 'sub',
+      filter: `(sAMAccountName=${escapeFilterValue(samAccountName)})`,
+      attributes: ACCOUNT_ATTRIBUTES,
+      explicitBufferAttributes: BINARY,
+      sizeLimit: 2,
+    }),
+  );
+  const e = r.searchEntries[0];
+  return e ? toAccount(e) : null;
+}
+
+/** The object with that objectGUID under `baseDn`, or null. */
+export async function findAccountByGuid(conn: DirectoryConnection, baseDn: string, objectGuid: string): Promise<FoundAccount | null> {
+  // The filter carries raw GUID bytes; a string filter would re-encode bytes above 0x7f as UTF-8.
+  const filter = new EqualityFilter({ attribute: 'objectGUID', value: guidToBytes(objectGuid) });
+  const r = await conn.run({ action: `searching for object ${objectGuid}`, field: 'objectGuid' }, () =>
+    conn.client.search(baseDn, { scope: 'sub', filter, attributes: ACCOUNT_ATTRIBUTES, explicitBufferAttributes: BINARY, sizeLimit: 2 }),
+  );
+  const e = r.searchEntries[0];
+  return e ? toAccount(e) : null;
+}
+
+/** Read one object by DN (for the facts of an account just created). */
+async function readByDn(conn: DirectoryConnection, dn: string): Promise<FoundAccount> {
+  const r = await conn.run({ action: `reading ${dn}` }, () =>
+    conn.client.search(dn, { scope: 'base', attributes: ACCOUNT_ATTRIBUTES, explicitBufferAttributes: BINARY }),
+  );
+  const e = r.searchEntries[0];
+  if (!e) throw new ProvisioningError('ERROR_DS_NO_SUCH_OBJECT', `${dn} vanished right after it was written`);
+  return toAccount(e);
+}
+
+export interface NewAccount {
+  machineName: string;
+  dnsDomainName: string;
+  /** the OU or container DN the account goes in */
+  containerDn: string;
+  password: string;
+}
+
+/** The attributes of a new workstation account: only those creation under ms-DS-MachineAccountQuota
+ *  allows ([MS-SAMR] 3.1.1.8.1 / the AD quota rules), so a non-admin can do it too. */
+export function newAccountAttributes(a: NewAccount): Attribute[] {
+  const name = a.machineName;
+  const fqdn = `${name.toLowerCase()}.${a.dnsDomainName.toLowerCase()}`;
+  return [
+    new Attribute({ type: 'objectClass', values: ['computer'] }),
+    new Attribute({ type: 'sAMAccountName', values: [`${name.toUpperCase()}$`] }),
+    new Attribute({ type: 'userAccountControl', values: [String(Uac.WORKSTATION_TRUST_ACCOUNT)] }),
+    new Attribute({ type: 'dNSHostName', values: [fqdn] }),
+    new Attribute({
+      type: 'servicePrincipalName',
+      values: [`HOST/${name}`, `HOST/${fqdn}`, `RestrictedKrbHost/${name}`, `RestrictedKrbHost/${fqdn}`],
+    }),
+    new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(a.password)] }),
+  ];
+}
+
+export function accountDn(machineName: string, containerDn: string): string {
+  return `CN=${escapeDnValue(machineName.toUpperCase())},${containerDn}`;
+}
+
+/** Create the account with its password in one add, then read back its GUID and SID. If the read
+ *  fails, the account just made is deleted again before the error goes up. */
+export async function createAccount(conn: DirectoryConnection, a: NewAccount): Promise<FoundAccount> {
+  if (!conn.encrypted) throw new ProvisioningError('ERROR_DS_STRONG_AUTH_REQUIRED', 'refusing to send a password over an unencrypted connection', { field: 'connection.url' });
+  const dn = accountDn(a.machineName, a.containerDn);
+  await conn.run(
+    {
+      action: `creating ${dn}`,
+      field: 'machineName',
+      secrets: [a.password],
+      overrides: { 68: 'NERR_UserExists', 32: 'ERROR_DS_NO_SUCH_OBJECT' },
+    },
+    () => conn.client.add(dn, newAccountAttributes(a)),
+  ).catch((e: unknown) => {
+    // A missing parent is the OU's fault, not the name's.
+    if (e instanceof ProvisioningError && e.code === 'ERROR_DS_NO_SUCH_OBJECT') {
+      throw new ProvisioningError('ERROR_DS_NO_SUCH_OBJECT', `the container ${a.containerDn} does not exist`, { field: 'machineAccountOU' });
+    }
+    throw e;
+  });
+  try {
+    return await readByDn(conn, dn);
+  } catch (e) {
+    await deleteByDn(conn, dn).catch(() => undefined);
+    throw e;
+  }
+}
+
+export interface ReuseOptions {
+  password: string;
+  /** move the account here when it is elsewhere */
+  containerDn?: string;
+}
+
+/** NETSETUP_PROVISION_REUSE_ACCOUNT: same object, same SID, a new password; moved into the OU when asked. */
+export async function reuseAccount(conn: DirectoryConnection, existing: FoundAccount, opts: ReuseOptions): Promise<FoundAccount> {
+  if (!conn.encrypted) throw new ProvisioningError('ERROR_DS_STRONG_AUTH_REQUIRED', 'refusing to send a password over an unencrypted connection', { field: 'connection.url' });
+  let dn = existing.distinguishedName;
+  if (opts.containerDn) {
+    const here = parseDn(dn);
+    const target = parseDn(opts.containerDn);
+    const parentMatches = here.length === target.length + 1 && isDnWithin(here, target);
+    if (!parentMatches) {
+      const rdn = dn.slice(0, dn.search(/(?<!\\),/));
+      const newDn = `${rdn},${opts.containerDn}`;
+      await conn.run({ action: `moving ${dn} to ${opts.containerDn}`, field: 'machineAccountOU', overrides: { 32: 'ERROR_DS_NO_SUCH_OBJECT' } }, () =>
+        conn.client.modifyDN(dn, newDn),
+      );
+      dn = newDn;
+    }
+  }
+  const changes = [new Change({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(opts.password)] }) })];
+  if (existing.userAccountControl & Uac.ACCOUNTDISABLE) {
+    // A disabled account cannot log on; re-provisioning means it should.
+    changes.push(
+      new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: [String(existing.userAccountControl & ~Uac.ACCOUNTDISABLE)] }) }),
+    );
+  }
+  await conn.run({ action: `setting the password of ${dn}`, field: 'machineName', secrets: [opts.password] }, () => conn.client.modify(dn, changes));
+  return { ...existing, distinguishedName: dn, userAccountControl: existing.userAccountControl & ~Uac.ACCOUNTDISABLE };
+}
+
+/** Delete by DN, with the tree-delete control so children (BitLocker keys, …) go too. */
+export async function deleteByDn(conn: DirectoryConnection, dn: string): Promise<void> {
+  await conn.run({ action: `deleting ${dn}`, overrides: { 32: 'ERROR_DS_NO_SUCH_OBJECT' } }, () =>
+    conn.client.del(dn, new Control(TREE_DELETE_OID, { critical: true })),
+  );
+}
+
+/** Delete the object with that GUID; one already gone counts as done. */
+export async function deleteAccountByGuid(conn: DirectoryConnection, baseDn: string, objectGuid: string): Promise<boolean> {
+  const found = await findAccountByGuid(conn, baseDn, objectGuid);
+  if (!found) return false;
+  try {
+    await deleteByDn(conn, found.distinguishedName);
+  } catch (e) {
+    if (e instanceof ProvisioningError && e.code === 'ERROR_DS_NO_SUCH_OBJECT') return false;
+    throw e;
+  }
+  return true;
+}

@@ -1,0 +1,146 @@
+// The LDAP provisioning flow, on validated input: one connection to one DC, discovery once, then
+// per machine: find, create or reuse, build the package. Fewest round trips: TLS + LDAP ping,
+// bind, root DSE with domain head (together), then per machine a search, a write and a read.
+import type { ConnectionSettings, ProvisionResult } from '../backend';
+import { ProvisioningError } from '../errors';
+import { buildPackage, packageToText, type JoinProvider2, type PackageFacts } from '../odj';
+import { createAccount, deleteByDn, findAccountBySamName, reuseAccount, type FoundAccount } from './accounts';
+import { DirectoryConnection } from './connection';
+import { completeDiscovery, pingDomainController, type Discovery } from './discovery';
+import { isDnWithin, parseDn } from './escape';
+import { defaultMachinePassword, generateMachinePassword } from './password';
+
+/** Where to provision: the domain, and the DC when one is named. */
+export interface DomainRequest {
+  domain: string;
+  dcName?: string;
+}
+
+/** One machine, already validated by provisioning.ts. */
+export interface AccountRequest {
+  machineName: string;
+  machineAccountOU?: string;
+  reuseAccount: boolean;
+  useDefaultPassword: boolean;
+  skipAccountSearch: boolean;
+  /** the value for ODJ_WIN7BLOB.Options */
+  win7Options: number;
+  joinProvider2?: JoinProvider2;
+}
+
+export type ProvisionOutcome = { ok: true; result: ProvisionResult } | { ok: false; error: ProvisioningError };
+
+/** Connect, ping, bind and discover: the part a batch shares. The caller closes the connection. */
+export async function openDomain(domain: DomainRequest, settings: ConnectionSettings): Promise<{ conn: DirectoryConnection; discovery: Discovery }> {
+  const conn = new DirectoryConnection(settings, {
+    host: domain.dcName ?? domain.domain,
+    // Windows: a named DC that cannot be validated → ERROR_INVALID_DOMAIN_ROLE; no DC for the domain → ERROR_NO_SUCH_DOMAIN.
+    unreachableCode: domain.dcName ? 'ERROR_INVALID_DOMAIN_ROLE' : 'ERROR_NO_SUCH_DOMAIN',
+    unreachableField: settings.url ? 'connection.url' : domain.dcName ? 'dcName' : 'domain',
+  });
+  try {
+    await conn.connect();
+    const ping = await pingDomainController(conn, domain);
+    await conn.bind();
+    const discovery = await completeDiscovery(conn, ping);
+    return { conn, discovery };
+  } catch (e) {
+    await conn.close();
+    throw e;
+  }
+}
+
+/** Provision one machine over an open, discovered connection. */
+export async function provisionOne(conn: DirectoryConnection, d: Discovery, req: AccountRequest): Promise<ProvisionResult> {
+  const domainRdns = parseDn(d.head.dn);
+  if (req.machineAccountOU) {
+    const ou = parseDn(req.machineAccountOU);
+    if (ou.length <= domainRdns.length || !isDnWithin(ou, domainRdns)) {
+      throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the OU must be a full DN inside ${d.head.dn}`, { field: 'machineAccountOU' });
+    }
+  }
+  const sam = `${req.machineName.toUpperCase()}$`;
+  const password = req.useDefaultPassword ? defaultMachinePassword(req.machineName) : generateMachinePassword();
+  const existing = req.skipAccountSearch ? null : await findAccountBySamName(conn, d.head.dn, sam);
+  let account: FoundAccount;
+  let created = false;
+  if (existing) {
+    if (!req.reuseAccount) {
+      throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${existing.distinguishedName}); set reuseAccount to take it over`, {
+        field: 'machineName',
+      });
+    }
+    if (!existing.isComputer) {
+      throw new ProvisioningError('NERR_UserExists', `${sam} exists and is not a computer account (${existing.distinguishedName})`, { field: 'machineName' });
+    }
+    account = await reuseAccount(conn, existing, { password, containerDn: req.machineAccountOU });
+  } else {
+    account = await createAccount(conn, {
+      machineName: req.machineName,
+      dnsDomainName: d.domainFacts.dnsDomainName,
+      containerDn: req.machineAccountOU ?? d.head.computersContainer,
+      password,
+    }).catch((e: unknown) => {
+      if (e instanceof ProvisioningError && e.code === 'ERROR_ALREADY_EXISTS') {
+        throw new ProvisioningError('NERR_UserExists', `an object named ${sam} already exists`, { field: 'machineName' });
+      }
+      throw e;
+    });
+    created = true;
+  }
+  try {
+    const facts: PackageFacts = {
+      domain: d.domainFacts.dnsDomainName,
+      machineName: req.machineName,
+      machinePassword: password,
+      domainInfo: d.domainInfo,
+      dc: d.dcInfo,
+      options: req.win7Options,
+      rid: account.rid,
+      ...(req.joinProvider2 ? { joinProvider2: req.joinProvider2 } : {}),
+    };
+    const packageBinary = buildPackage(facts);
+    return {
+      account: {
+        distinguishedName: account.distinguishedName,
+        objectGuid: account.objectGuid,
+        objectSid: account.objectSid,
+        rid: account.rid,
+        samAccountName: account.samAccountName,
+      },
+      domain: d.domainFacts,
+      packageBinary,
+      packageText: packageToText(packageBinary),
+      reused: !created,
+    };
+  } catch (e) {
+    // Never leave a half-made account: the one we just created goes again.
+    if (created) await deleteByDn(conn, account.distinguishedName).catch(() => undefined);
+    if (e instanceof ProvisioningError) throw e;
+    throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the package could not be built (${(e as Error).name})`);
+  }
+}
+
+/** Many machines of one domain over one connection; each outcome on its own. */
+export async function provisionAccounts(domain: DomainRequest, requests: AccountRequest[], settings: ConnectionSettings): Promise<ProvisionOutcome[]> {
+  const { conn, discovery } = await openDomain(domain, settings);
+  try {
+    const out: ProvisionOutcome[] = [];
+    for (const req of requests) {
+      if (!conn.client.isConnected) {
+        // The one socket is gone (and is never silently replaced): the rest cannot be tried.
+        out.push({ ok: false, error: new ProvisioningError('ERROR_DS_SERVER_DOWN', 'the connection to the DC was lost earlier in this batch', { field: 'machineName' }) });
+        continue;
+      }
+      try {
+        out.push({ ok: true, result: await provisionOne(conn, discovery, req) });
+      } catch (e) {
+        if (!(e instanceof ProvisioningError)) throw e;
+        out.push({ ok: false, error: e });
+      }
+    }
+    return out;
+  } finally {
+    await conn.close();
+  }
+}

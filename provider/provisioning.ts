@@ -1,0 +1,231 @@
+// Our NetCreateProvisioningPackage: the parameters validated once, the option bits named both ways,
+// and the backend that does the work (the LDAP backend; the native one comes with its own issue).
+import type { AccountFacts, ConnectionSettings, JoinBackend, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
+import { withDirectory } from './directory/connection';
+import { readRootDse } from './directory/discovery';
+import { deleteAccountByGuid, findAccountByGuid } from './directory/accounts';
+import { DnSyntaxError, domainToDn, isDnWithin, parseDn } from './directory/escape';
+import { provisionAccounts, type AccountRequest, type DomainRequest } from './directory/provision';
+import { ProvisioningError } from './errors';
+import type { JoinProvider2 } from './odj';
+
+/** The documented NETSETUP_PROVISION_* bits, by the name ProvisioningOptions uses. */
+export const ProvisionOptionBits = {
+  downlevelPrivSupport: 0x1,
+  reuseAccount: 0x2,
+  useDefaultPassword: 0x4,
+  skipAccountSearch: 0x8,
+  rootCaCerts: 0x10,
+  persistentSite: 0x20,
+} as const satisfies Record<keyof Required<ProvisioningOptions>, number>;
+
+type OptionName = keyof typeof ProvisionOptionBits;
+const optionNames = Object.keys(ProvisionOptionBits) as OptionName[];
+
+/** Named flags → dwProvisionOptions. */
+export function optionBits(options: ProvisioningOptions = {}): number {
+  let bits = 0;
+  for (const name of optionNames) if (options[name]) bits |= ProvisionOptionBits[name];
+  return bits >>> 0;
+}
+
+/** dwProvisionOptions → named flags; a bit nobody documented is an ERROR_INVALID_PARAMETER. */
+export function optionsFromBits(bits: number): ProvisioningOptions {
+  const known = optionNames.reduce((m, n) => m | ProvisionOptionBits[n], 0);
+  if ((bits & ~known) !== 0) {
+    throw new ProvisioningError('ERROR_INVALID_PARAMETER', `unknown option bits 0x${(bits & ~known).toString(16)}`, { field: 'options' });
+  }
+  const out: ProvisioningOptions = {};
+  for (const name of optionNames) if (bits & ProvisionOptionBits[name]) out[name] = true;
+  return out;
+}
+
+/**
+ * ODJ_WIN7BLOB.Options. Microsoft's IDL page says "must be set to zero"; Samba writes 6 with a
+ * comment that Windows Server 2019 "always sets 6"; the Windows Server 2019 package in our test
+ * vectors, made with the default-password option alone, carries 4 = NETSETUP_PROVISION_USE_DEFAULT_PASSWORD.
+ * So Windows writes the dwProvisionOptions of the call (Samba's 6 is what a reuse + default
+ * password call gives). We do what Windows does: the caller's documented option bits. Samba's
+ * consumer ignores the field, so joins work either way; this keeps our packages telling the truth.
+ */
+export function win7Options(options: ProvisioningOptions = {}): number {
+  return optionBits(options);
+}
+
+const invalid = (field: string, rule: string): ProvisioningError => new ProvisioningError('ERROR_INVALID_PARAMETER', rule, { field });
+
+const DNS_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+function isDnsName(name: string): boolean {
+  const n = name.replace(/\.$/, '');
+  return n.length > 0 && n.length <= 253 && n.split('.').every((l) => DNS_LABEL.test(l));
+}
+
+/** A computer name both NetBIOS and DNS accept: 1–15 letters, digits and inner hyphens, not all
+ *  digits. Stricter than NetBIOS alone on purpose: the name becomes a DNS host name and SPNs too. */
+export function checkMachineName(name: unknown, field = 'machineName'): string {
+  if (typeof name !== 'string' || name.length === 0) throw invalid(field, 'is required');
+  if (name.length > 15) throw invalid(field, 'must be at most 15 characters (a NetBIOS computer name)');
+  if (!DNS_LABEL.test(name)) throw invalid(field, 'may hold only ASCII letters, digits and inner hyphens');
+  if (/^[0-9]+$/.test(name)) throw invalid(field, 'must not be all digits');
+  return name;
+}
+
+export interface ValidatedParams {
+  domain: DomainRequest;
+  account: AccountRequest;
+  options: ProvisioningOptions;
+}
+
+/** Check params as NetCreateProvisioningPackage documents them; each violation is ERROR_INVALID_PARAMETER
+ *  (or ERROR_NOT_SUPPORTED for what this backend does not do yet) naming the field. */
+export function validateParams(params: ProvisioningParams): ValidatedParams {
+  if (params === null || typeof params !== 'object') throw invalid('params', 'is required');
+  const domain = typeof params.domain === 'string' ? params.domain.trim().replace(/\.$/, '') : '';
+  if (!domain) throw invalid('domain', 'is required');
+  const isNetbiosDomain = !domain.includes('.');
+  if (isNetbiosDomain ? !/^[A-Za-z0-9][A-Za-z0-9-]{0,14}$/.test(domain) : !isDnsName(domain)) {
+    throw invalid('domain', 'must be a DNS domain name or a NetBIOS domain name');
+  }
+  const machineName = checkMachineName(params.machineName);
+  const options = params.options ?? {};
+  for (const [k, v] of Object.entries(options)) {
+    if (!(k in ProvisionOptionBits)) throw invalid(`options.${k}`, 'is not a provisioning option');
+    if (v !== undefined && typeof v !== 'boolean') throw invalid(`options.${k}`, 'must be true or false');
+  }
+  let dcName: string | undefined;
+  if (params.dcName !== undefined && params.dcName !== null && params.dcName !== '') {
+    dcName = String(params.dcName).replace(/^\\\\/, '');
+    if (!isDnsName(dcName) && !/^\d{1,3}(\.\d{1,3}){3}$/.test(dcName)) throw invalid('dcName', 'must be a DC host name or IPv4 address');
+  }
+  if (options.skipAccountSearch && !dcName) throw invalid('options.skipAccountSearch', 'is only valid with dcName');
+  let machineAccountOU: string | undefined;
+  if (params.machineAccountOU !== undefined && params.machineAccountOU !== null && params.machineAccountOU !== '') {
+    if (typeof params.machineAccountOU !== 'string') throw invalid('machineAccountOU', 'must be a DN');
+    let ou;
+    try {
+      ou = parseDn(params.machineAccountOU);
+    } catch (e) {
+      if (e instanceof DnSyntaxError) throw invalid('machineAccountOU', `is not a valid DN (${e.message})`);
+      throw e;
+    }
+    if (!isNetbiosDomain) {
+      const base = parseDn(domainToDn(domain));
+      if (ou.length <= base.length || !isDnWithin(ou, base)) throw invalid('machineAccountOU', `must be a full DN inside the domain (ending in ${domainToDn(domain)})`);
+    }
+    if (options.downlevelPrivSupport) throw invalid('machineAccountOU', 'is not supported with downlevelPrivSupport');
+    machineAccountOU = params.machineAccountOU;
+  }
+  // Certificates and policies have their own issue; refusing beats silently dropping them.
+  for (const field of ['certTemplateNames', 'machinePolicyNames', 'machinePolicyPaths'] as const) {
+    const v = params[field];
+    if (v !== undefined && v !== null) {
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) throw invalid(field, 'must be a list of non-empty strings');
+      if (v.length > 0) throw new ProvisioningError('ERROR_NOT_SUPPORTED', 'is not supported by this version', { field });
+    }
+  }
+  if (options.rootCaCerts) throw new ProvisioningError('ERROR_NOT_SUPPORTED', 'is not supported by this version', { field: 'options.rootCaCerts' });
+  let joinProvider2: JoinProvider2 | undefined;
+  const { netbiosName, siteName, primaryDnsDomain } = params;
+  if (netbiosName !== undefined && netbiosName !== null) checkMachineName(netbiosName, 'netbiosName');
+  if (siteName !== undefined && siteName !== null) {
+    // Site names are RDN values under CN=Sites; keep them to what AD's site dialog accepts.
+    if (typeof siteName !== 'string' || !/^[A-Za-z0-9-]{1,63}$/.test(siteName)) throw invalid('siteName', 'must be 1–63 letters, digits or hyphens');
+  }
+  if (primaryDnsDomain !== undefined && primaryDnsDomain !== null && (typeof primaryDnsDomain !== 'string' || !isDnsName(primaryDnsDomain))) {
+    throw invalid('primaryDnsDomain', 'must be a DNS domain name');
+  }
+  if (options.persistentSite && !siteName) throw invalid('options.persistentSite', 'needs siteName');
+  if (netbiosName || siteName || primaryDnsDomain || options.persistentSite) {
+    joinProvider2 = {
+      flags: options.persistentSite ? 1 : 0, // OP_JP2_FLAG_PERSISTENTSITE
+      netbiosName: netbiosName ?? null,
+      siteName: siteName ?? null,
+      primaryDnsDomain: primaryDnsDomain ?? null,
+    };
+  }
+  return {
+    domain: { domain, dcName },
+    options,
+    account: {
+      machineName,
+      machineAccountOU,
+      reuseAccount: !!options.reuseAccount,
+      useDefaultPassword: !!options.useDefaultPassword,
+      skipAccountSearch: !!options.skipAccountSearch,
+      win7Options: win7Options(options),
+      ...(joinProvider2 ? { joinProvider2 } : {}),
+    },
+  };
+}
+
+export type BatchOutcome = { ok: true; result: ProvisionResult } | { ok: false; error: ProvisioningError };
+
+/** Provision many machines of one domain over ONE connection. Validation errors come back per
+ *  machine (field prefixed with its index); all must name the same domain and DC. */
+export async function provisionMany(list: ProvisioningParams[], connection: ConnectionSettings): Promise<BatchOutcome[]> {
+  if (!Array.isArray(list) || list.length === 0) throw invalid('params', 'must be a non-empty list');
+  const outcomes: (BatchOutcome | undefined)[] = new Array(list.length).fill(undefined);
+  const valid: { index: number; v: ValidatedParams }[] = [];
+  list.forEach((p, index) => {
+    try {
+      valid.push({ index, v: validateParams(p) });
+    } catch (e) {
+      if (!(e instanceof ProvisioningError)) throw e;
+      outcomes[index] = { ok: false, error: new ProvisioningError(e.errno, e.message.replace(/^[^:]+: /, '').replace(/^[^:]+: /, ''), { field: `[${index}].${e.field ?? 'params'}` }) };
+    }
+  });
+  if (valid.length > 0) {
+    const d = valid[0].v.domain;
+    const key = (x: DomainRequest): string => `${x.domain.toLowerCase()}|${(x.dcName ?? '').toLowerCase()}`;
+    const stray = valid.find(({ v }) => key(v.domain) !== key(d));
+    if (stray) throw invalid(`[${stray.index}].domain`, 'a batch goes to one domain and DC: every item needs the same domain and dcName');
+    const results = await provisionAccounts(d, valid.map(({ v }) => v.account), connection);
+    valid.forEach(({ index }, k) => (outcomes[index] = results[k]));
+  }
+  return outcomes as BatchOutcome[];
+}
+
+/** NetCreateProvisioningPackage over LDAP: the account, the domain facts and both package forms. */
+export async function provision(params: ProvisioningParams, connection: ConnectionSettings): Promise<ProvisionResult> {
+  const v = validateParams(params);
+  const [outcome] = await provisionAccounts(v.domain, [v.account], connection);
+  if (!outcome.ok) throw outcome.error;
+  return outcome.result;
+}
+
+function targetOf(connection: ConnectionSettings): { host: string; unreachableCode: 'ERROR_DS_SERVER_DOWN'; unreachableField: string } {
+  if (!connection.url) throw invalid('connection.url', 'is required to find an account by GUID');
+  return { host: '', unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: 'connection.url' };
+}
+
+/** The account with that objectGUID, or null. */
+export async function readAccount(objectGuid: string, connection: ConnectionSettings): Promise<AccountFacts | null> {
+  return withDirectory(connection, targetOf(connection), async (conn) => {
+    const root = await readRootDse(conn);
+    const found = await findAccountByGuid(conn, root.defaultNamingContext, objectGuid);
+    if (!found) return null;
+    return { distinguishedName: found.distinguishedName, objectGuid: found.objectGuid, objectSid: found.objectSid, rid: found.rid, samAccountName: found.samAccountName };
+  });
+}
+
+/** Delete the account with that objectGUID; already gone is done. */
+export async function deleteAccount(objectGuid: string, connection: ConnectionSettings): Promise<void> {
+  await withDirectory(connection, targetOf(connection), async (conn) => {
+    const root = await readRootDse(conn);
+    await deleteAccountByGuid(conn, root.defaultNamingContext, objectGuid);
+  });
+}
+
+/** The LDAP backend: works from any OS, needs only a route to a writable DC over LDAPS/StartTLS. */
+export class LdapBackend implements JoinBackend {
+  provision(params: ProvisioningParams, connection: ConnectionSettings): Promise<ProvisionResult> {
+    return provision(params, connection);
+  }
+  readAccount(objectGuid: string, connection: ConnectionSettings): Promise<AccountFacts | null> {
+    return readAccount(objectGuid, connection);
+  }
+  deleteAccount(objectGuid: string, connection: ConnectionSettings): Promise<void> {
+    return deleteAccount(objectGuid, connection);
+  }
+}
