@@ -8,11 +8,22 @@
 //   host, marking additionalSecretOutputs secret as the engine does.
 // Everything is loaded through Node's own require, so the provider is the compiled one the real
 // engine would load, not a test-transformed copy.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
-const repoRoot = path.resolve(__dirname, '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []));
+import { existsSync, readFileSync } from 'node:fs';
+
+/** This repository: the nearest folder up whose package.json is ours (source or any build). */
+export function findRepoRoot(from: string = __dirname): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const pj = path.join(dir, 'package.json');
+    if (existsSync(pj) && (JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'pulumi-offline-join') return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no pulumi-offline-join package.json above ${from}`);
+  }
+}
+
+const repoRoot = findRepoRoot();
 const nodeRequire = createRequire(path.join(repoRoot, 'package.json'));
 const pulumiRequire = createRequire(nodeRequire.resolve('@pulumi/pulumi/package.json'));
 
@@ -23,6 +34,11 @@ const provproto = pulumiRequire('./proto/provider_pb') as any;
 const provrpc = pulumiRequire('./proto/provider_grpc_pb') as any;
 
 export type Props = Record<string, unknown>;
+
+/** Node's own require, from the repository root: what a Pulumi program would load. */
+export const loadNative = (id: string): unknown => nodeRequire(id);
+/** The compiled package main (dist/provider/index.js); `npm run build` first. */
+export const packageMainPath = (): string => path.join(repoRoot, 'dist', 'provider', 'index.js');
 
 export interface CheckFailure {
   property: string;
@@ -221,6 +237,16 @@ export interface ProgramRun {
 
 let hooksInstalled = false;
 
+/** Compiles the provider and this runner with tsc into `outDir` (inside the repository, so that
+ *  node_modules resolve); type errors elsewhere do not stop the emit. Returns the package main. */
+export function buildInto(outDir: string): string {
+  const tsc = nodeRequire.resolve('typescript/bin/tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', path.join(repoRoot, 'examples', 'runner', 'tsconfig.json'), '--outDir', outDir], { encoding: 'utf8' });
+  const main = path.join(outDir, 'provider', 'index.js');
+  if (!existsSync(main) || r.error) throw new Error(`tsc produced no ${main}: ${r.stdout}${r.stderr}`);
+  return main;
+}
+
 /** Loads `.ts` like ts-node does (transpile only) and resolves `pulumi-offline-join` to this
  *  repository's build, as `npm install` of the package would. */
 function installHooks(packageMain: string): void {
@@ -243,9 +269,10 @@ function installHooks(packageMain: string): void {
   };
 }
 
-/** Runs a Pulumi program file under the SDK's mock monitor, with `host` as the engine's provider. */
-export async function runProgram(programFile: string, opts: RunOptions): Promise<ProgramRun> {
-  installHooks(opts.packageMain ?? nodeRequire.resolve(repoRoot));
+/** Runs a Pulumi program (a file, or a function that declares resources and returns the exports)
+ *  under the SDK's mock monitor, with `host` as the engine's provider. */
+export async function runProgram(program: string | (() => Record<string, unknown>), opts: RunOptions): Promise<ProgramRun> {
+  installHooks(opts.packageMain ?? packageMainPath());
   const pulumi = nodeRequire('@pulumi/pulumi') as typeof import('@pulumi/pulumi');
   const settings = pulumiRequire('./runtime/settings') as any;
   const config = pulumiRequire('./runtime/config') as any;
@@ -294,9 +321,14 @@ export async function runProgram(programFile: string, opts: RunOptions): Promise
     return register(req, cb);
   };
 
-  const file = path.resolve(programFile);
-  delete nodeRequire.cache[file]; // a program runs once per require; run it afresh each time
-  const exported = nodeRequire(file) as Record<string, unknown>;
+  let exported: Record<string, unknown>;
+  if (typeof program === 'string') {
+    const file = path.resolve(program);
+    delete nodeRequire.cache[file]; // a program runs once per require; run it afresh each time
+    exported = nodeRequire(file) as Record<string, unknown>;
+  } else {
+    exported = program();
+  }
   const exports: ProgramRun['exports'] = {};
   for (const [k, v] of Object.entries(exported)) {
     const o = pulumi.output(v) as unknown as import('@pulumi/pulumi').Output<unknown>;

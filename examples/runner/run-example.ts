@@ -8,9 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { runProgram, startHost } from './engine';
+import { findRepoRoot, runProgram, startHost } from './engine';
 
-const repoRoot = path.resolve(__dirname, '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []));
+const repoRoot = findRepoRoot();
 
 function dcEnv(): Record<string, string> {
   let file = process.env.ODJ_TESTDC_ENV;
