@@ -55,12 +55,22 @@ export function packageBinaryFrom(input: Uint8Array | string): Uint8Array {
   if (input.length > MAX_INPUT * 2) throw new PackageFormatError(MAX_INPUT * 2, `a package file of at most ${MAX_INPUT * 2} bytes`);
   if (startsWith(input, [0xff, 0xfe])) return base64ToBytes(utf16(input, 2), 2, 2);
   // UTF-16LE without a BOM: base64 characters are ASCII, so every second byte is zero.
-  if (input.length >= 2 && input[0] !== 0 && input[1] === 0) return base64ToBytes(utf16(input, 0), 0, 2);
+  if (input.length >= 2 && input[1] === 0 && input[0] >= 0x20 && input[0] < 0x7f) return base64ToBytes(utf16(input, 0), 0, 2);
   const skip = startsWith(input, [0xef, 0xbb, 0xbf]) ? 3 : 0; // a UTF-8 BOM, as editors add
+  if (!looksLikeText(input.subarray(skip, skip + 16))) {
+    // Binary with a damaged header: let the decoder say which header byte is wrong.
+    checkBinarySize(input);
+    return input;
+  }
   for (let i = skip; i < input.length; i++) {
     if (input[i] >= 0x80) throw new PackageFormatError(i, 'a package in binary form, or base64 text (ASCII or UTF-16LE)');
   }
   return base64ToBytes(Buffer.from(input.subarray(skip)).toString('latin1'), skip, 1);
+}
+
+/** Printable ASCII, whitespace or NUL only: a text form rather than a binary one. */
+function looksLikeText(head: Uint8Array): boolean {
+  return head.every((c) => c === 0 || c === 0x09 || c === 0x0a || c === 0x0d || (c >= 0x20 && c < 0x7f));
 }
 
 function utf16(b: Uint8Array, from: number): string {
