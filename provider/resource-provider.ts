@@ -3,8 +3,9 @@
 // here is ever serialized: it may import freely, and it holds the connection settings the engine
 // configured (stack config), which must never reach the `__provider` string.
 import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from '@pulumi/pulumi/dynamic';
-import type { ConnectionSettings, JoinBackend, ProvisionResult } from './backend';
+import type { ConnectionSettings, JoinBackend, ProvisioningParams, ProvisionResult } from './backend';
 import { ProvisioningError } from './errors';
+import { LdapBackend, validateParams } from './provisioning';
 import {
   changedFields,
   connectionFields,
@@ -28,22 +29,23 @@ export function configure(get: (key: string) => unknown): void {
 
 /** Operations that have the program's inputs: explicit inputs, then stack config, then environment. */
 function connectionForInputs(inputs: Partial<PackageInputs>): ConnectionSettings {
-  return mergeConnection(connectionOf(inputs), configured, connectionFromEnv(process.env));
+  const c = mergeConnection(connectionOf(inputs), configured, connectionFromEnv(process.env));
+  if (!c.url) c.url = `ldaps://${(inputs.dcName ?? inputs.domain ?? '').replace(/^\\\\/, '')}`;
+  return c;
 }
 
 /** Operations that only have state (refresh, destroy): stack config and environment win over what
  *  was stored, so they still work after the bind password was rotated. */
-function connectionForState(state: Partial<PackageInputs>): ConnectionSettings {
-  return mergeConnection(configured, connectionFromEnv(process.env), connectionOf(state));
+function connectionForState(state: Partial<PackageOutputs>): ConnectionSettings {
+  const c = mergeConnection(configured, connectionFromEnv(process.env), connectionOf(state));
+  // No URL anywhere: the DC the package was made against, as provisioning itself would default.
+  const dc = (state.domainFacts?.dcName ?? state.dcName ?? state.domain)?.replace(/^\\\\/, '');
+  if (!c.url && dc) c.url = `ldaps://${dc}`;
+  return c;
 }
 
-/** The backend is loaded on first use; tests and the CLI may choose another one. */
-let backendFactory: () => JoinBackend = () => {
-  // Loaded lazily: the LDAP stack is only needed when the directory is actually touched.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require('./provisioning') as { LdapBackend: new () => JoinBackend };
-  return new mod.LdapBackend();
-};
+/** The LDAP backend by default; another JoinBackend (e.g. netapi/) may be chosen. */
+let backendFactory: () => JoinBackend = () => new LdapBackend();
 
 export function setBackendFactory(factory: () => JoinBackend): void {
   backendFactory = factory;
@@ -96,25 +98,34 @@ function shapeFailures(news: Record<string, unknown>): CheckFailure[] {
   return failures;
 }
 
-/** The provisioning layer's own rules (names, DNs, option combinations), when it offers them. */
+/** The provisioning layer's own rules (names, DNs, option combinations, what is not supported).
+ *  validateParams stops at the first violation; to report every property at once, the property at
+ *  fault is set aside and the rest checked again. */
 function provisioningFailures(inputs: PackageInputs): CheckFailure[] {
-  let validate: ((p: ReturnType<typeof toParams>) => ProvisioningError[] | void) | undefined;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    validate = (require('./provisioning') as { validateParams?: typeof validate }).validateParams;
-  } catch {
-    validate = undefined;
+  const params = toParams(inputs) as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(params)) if (containsUnknown(v)) delete params[k];
+  const failures: CheckFailure[] = [];
+  for (let round = 0; round < 16; round++) {
+    try {
+      validateParams(params as unknown as ProvisioningParams);
+      break;
+    } catch (e) {
+      if (!(e instanceof ProvisioningError)) throw e;
+      const field = e.field ?? '';
+      failures.push({ property: field, reason: e.message });
+      const [top, sub] = field.split('.');
+      if (top === 'options' && sub && params.options) {
+        const o = { ...(params.options as Record<string, unknown>) };
+        delete o[sub];
+        params.options = o;
+      } else if (top in params && top !== 'domain' && top !== 'machineName') {
+        delete params[top];
+      } else {
+        break; // the rest depends on this one
+      }
+    }
   }
-  if (!validate) return [];
-  const fields = Object.keys(inputs).filter((k) => !containsUnknown((inputs as unknown as Record<string, unknown>)[k]));
-  const params = toParams(Object.fromEntries(fields.map((k) => [k, (inputs as unknown as Record<string, unknown>)[k]])) as unknown as PackageInputs);
-  try {
-    const errors = validate(params) ?? [];
-    return errors.map((e) => ({ property: e.field ?? '', reason: e.message }));
-  } catch (e) {
-    if (e instanceof ProvisioningError) return [{ property: e.field ?? '', reason: e.message }];
-    throw e;
-  }
+  return failures;
 }
 
 export async function check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<CheckResult> {

@@ -36,6 +36,20 @@ describe('check', () => {
     expect(byProperty['options.bogus']).toMatch(/unknown option/);
   });
 
+  it("reports the provisioning layer's rules on every property at fault", async () => {
+    const r = await check({}, {
+      ...base,
+      machineAccountOU: 'OU=Web,DC=elsewhere,DC=test',
+      siteName: 'bad site!',
+      options: { persistentSite: true, rootCaCerts: true },
+    });
+    const props = (r.failures ?? []).map((f) => f.property).sort();
+    expect(props).toEqual(['machineAccountOU', 'options.persistentSite', 'options.rootCaCerts', 'siteName'].sort());
+    for (const f of r.failures ?? []) expect(f.reason).toMatch(/^ERROR_(INVALID_PARAMETER \(87\)|NOT_SUPPORTED \(50\))/);
+    const bad = await check({}, { ...base, machineName: 'NAME-LONGER-THAN-15' });
+    expect(bad.failures?.map((f) => f.property)).toEqual(['machineName']);
+  });
+
   it('never echoes a bind password in a failure', async () => {
     const r = await check({}, { ...base, bindPassword: 12345678, url: 'ldaps://Pa55-w0rd-in-url/x' });
     expect(r.failures?.map((f) => f.property).sort()).toEqual(['bindPassword', 'url']);
