@@ -1,10 +1,10 @@
-// Packages produced live by Samba's `net offlinejoin provision` against the test DC: decoding and
-// re-encoding gives Samba's bytes exactly, and so does building from the facts we read. (The
-// comparison of those facts with what the DC says is in the Samba-vs-LDAP test.)
+// Packages produced live by Samba's `net offlinejoin provision` against the test DC (plain, reuse,
+// defpwd, in an OU): decoding and re-encoding gives Samba's bytes exactly, and so does building
+// from the facts we read. (Comparing those facts with what the DC says is the Samba-vs-LDAP test's job.)
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackage, encodeProvisionData, packageToFileForm, parsePackage, type ParsedPackage } from '../provider/odj';
-import { deleteAccount } from './support/ldap';
+import { deleteAccount, deleteTree, ensureOu } from './support/ldap';
 import { sambaProvision, type SambaPackage } from './support/peers';
 
 const names: string[] = [];
@@ -23,6 +23,7 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
 
 describe('packages made by Samba', () => {
   const made: { label: string; pkg: SambaPackage; machineName: string }[] = [];
+  let ou: string | undefined;
 
   beforeAll(async () => {
     const plain = uniqueName();
@@ -30,14 +31,18 @@ describe('packages made by Samba', () => {
     made.push({ label: 'reuse of an existing account', pkg: await sambaProvision({ machineName: plain, reuse: true }), machineName: plain });
     const defpwd = uniqueName();
     made.push({ label: 'defpwd', pkg: await sambaProvision({ machineName: defpwd, defpwd: true }), machineName: defpwd });
+    ou = await ensureOu(`OdjCodec${randomBytes(4).toString('hex')}`);
+    const inOu = uniqueName();
+    made.push({ label: 'machine account OU', pkg: await sambaProvision({ machineName: inOu, machineAccountOU: ou }), machineName: inOu });
   });
 
   afterAll(async () => {
     for (const n of names) await deleteAccount(`${n}$`).catch(() => undefined);
+    if (ou) await deleteTree(ou).catch(() => undefined);
   });
 
   it('re-encode to exactly Samba\'s bytes, from every form', () => {
-    expect(made.length).toBe(3);
+    expect(made.length).toBe(4);
     for (const { label, pkg } of made) {
       const parsed = parsePackage(new Uint8Array(pkg.binary));
       expect(firstDifference(encodeProvisionData(parsed.tree), pkg.binary), label).toBe(-1);
@@ -58,7 +63,7 @@ describe('packages made by Samba', () => {
   });
 
   it('reads each package\'s own password, and defpwd\'s default one', () => {
-    const [plain, reused, defpwd] = made.map((m) => parsePackage(new Uint8Array(m.pkg.binary)).facts);
+    const [plain, reused, defpwd] = made.slice(0, 3).map((m) => parsePackage(new Uint8Array(m.pkg.binary)).facts);
     expect(plain.machinePassword.length).toBeGreaterThan(0);
     expect(plain.machinePassword === reused.machinePassword).toBe(false);
     // Samba 4.17's defpwd uses the machine name as given (Windows documents the lower-case name)
