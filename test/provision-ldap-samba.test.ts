@@ -4,12 +4,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { provision } from '../provider/provisioning';
 import { parsePackage } from '../provider/odj';
 import { testDc } from './support/dc';
-import { accountBySam } from './support/ldap';
+import { randomBytes } from 'node:crypto';
+import { accountBySam, deleteTree, ensureOu } from './support/ldap';
 import { adminConnection, machineNames } from './support/ldap-backend';
 import { requestOdjAndTestJoin, sambaProvision } from './support/peers';
 
 const names = machineNames('LS');
-afterAll(() => names.cleanup());
+const ouName = `odj-ls-${randomBytes(4).toString('hex')}`;
+afterAll(async () => {
+  await names.cleanup();
+  await deleteTree(`OU=${ouName},DC=odjtest,DC=test`).catch(() => undefined);
+});
 
 describe('our package and Samba\'s agree', () => {
   it('for the same account, both ways round, on every field except the password', async () => {
@@ -47,7 +52,7 @@ describe('our package and Samba\'s agree', () => {
     const name = names.next();
     await sambaProvision({ machineName: name });
     const before = await accountBySam(`${name}$`);
-    const ou = `OU=Domain Controllers,DC=odjtest,DC=test`;
+    const ou = await ensureOu(ouName);
     const ours = await provision({ domain: dc.domain, machineName: name, machineAccountOU: ou, options: { reuseAccount: true } }, adminConnection());
     const after = await accountBySam(`${name}$`);
     expect(after!.dn).toBe(`CN=${name},${ou}`);

@@ -36,7 +36,7 @@ export async function openDomain(domain: DomainRequest, settings: ConnectionSett
     host: domain.dcName ?? domain.domain,
     // Windows: a named DC that cannot be validated → ERROR_INVALID_DOMAIN_ROLE; no DC for the domain → ERROR_NO_SUCH_DOMAIN.
     unreachableCode: domain.dcName ? 'ERROR_INVALID_DOMAIN_ROLE' : 'ERROR_NO_SUCH_DOMAIN',
-    unreachableField: settings.url ? 'connection.url' : domain.dcName ? 'dcName' : 'domain',
+    unreachableField: domain.dcName ? 'dcName' : settings.url ? 'connection.url' : 'domain',
   });
   try {
     await conn.connect();
@@ -80,9 +80,15 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
       dnsDomainName: d.domainFacts.dnsDomainName,
       containerDn: req.machineAccountOU ?? d.head.computersContainer,
       password,
-    }).catch((e: unknown) => {
+    }).catch(async (e: unknown) => {
       if (e instanceof ProvisioningError && e.code === 'ERROR_ALREADY_EXISTS') {
         throw new ProvisioningError('NERR_UserExists', `an object named ${sam} already exists`, { field: 'machineName' });
+      }
+      // Without the search up front, the DC may object to a duplicate SPN before the duplicate
+      // sAMAccountName; one search tells which it was.
+      if (e instanceof ProvisioningError && e.code === 'ERROR_DS_CONSTRAINT_VIOLATION' && req.skipAccountSearch) {
+        const clash = await findAccountBySamName(conn, d.head.dn, sam).catch(() => null);
+        if (clash) throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${clash.distinguishedName})`, { field: 'machineName' });
       }
       throw e;
     });
