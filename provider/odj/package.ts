@@ -97,6 +97,10 @@ function policyPart(lists: PolicyElementList[]): OpPolicyPart {
 
 /** The decoded tree buildPackage() encodes: exposed so callers and tests can inspect or adjust it. */
 export function provisionDataFromFacts(facts: PackageFacts): OdjProvisionData {
+  if (typeof facts !== 'object' || facts === null || typeof facts.domainInfo !== 'object' || typeof facts.dc !== 'object'
+    || facts.domainInfo === null || facts.dc === null) {
+    throw new PackageFormatError(-1, 'package facts with domainInfo and dc objects');
+  }
   const win7 = win7FromFacts(facts);
   const sidText = facts.domainInfo.sid === null ? null : `${facts.domainInfo.sid}-${facts.rid}`;
   // Samba's order: the JOIN_PROVIDER part (essential), then JOIN_PROVIDER3. The optional parts are

@@ -1,0 +1,67 @@
+// The package API beyond the wire: the redacted view, packages without the WIN8 blob, the layout
+// buildPackage chooses, and what it refuses.
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import {
+  buildPackage, encodeProvisionData, PackageFormatError, parsePackage, PartTypes, provisionDataFromFacts, redactPackage,
+  REDACTED, type OpPackage, type OpPackagePartCollection, type PackageFacts,
+} from '../provider/odj';
+import { sampleCertificates, sampleFacts, sampleJoinProvider2, samplePolicies } from './odj-samples';
+
+describe('the package API', () => {
+  it('the redacted view hides the password and PFX bytes unless asked, and shows the rest', () => {
+    const f = sampleFacts({ certificates: sampleCertificates, policies: samplePolicies, joinProvider2: sampleJoinProvider2 });
+    const parsed = parsePackage(buildPackage(f));
+    const view = redactPackage(parsed);
+    expect(view.machinePassword).toBe(REDACTED);
+    expect(view.certificates?.pfxStores[0].pfx).toBe(`${REDACTED} (301 bytes)`);
+    expect(view.certificates?.sstStores[0].sst).toBe(Buffer.from(sampleCertificates.sstStores[0].sst).toString('base64'));
+    expect(view.policies?.[0].elements[0].data).toBe('AQAAAA==');
+    expect(view.joinProvider2).toEqual(sampleJoinProvider2);
+    expect(view.parts.map((p) => p.name)).toEqual(['JOIN_PROVIDER', 'JOIN_PROVIDER2', 'JOIN_PROVIDER3', 'CERT_PROVIDER', 'POLICY_PROVIDER']);
+    const pfxBase64 = Buffer.from(sampleCertificates.pfxStores[0].pfx).toString('base64');
+    for (const shown of [JSON.stringify(view), JSON.stringify(parsed), inspect(parsed, { depth: 20 })]) {
+      expect(shown.includes(f.machinePassword)).toBe(false);
+      expect(shown.includes(pfxBase64)).toBe(false);
+    }
+    const open = redactPackage(parsed, { showSecrets: true });
+    expect(open.machinePassword === f.machinePassword).toBe(true);
+    expect(open.certificates?.pfxStores[0].pfx === pfxBase64).toBe(true);
+  });
+
+  it('the unencrypted OP_PACKAGE holds the same WIN7 blob as blob 1, flagged essential', () => {
+    const tree = provisionDataFromFacts(sampleFacts());
+    expect(tree.pBlobs?.map((b) => b.ulODJFormat)).toEqual([1, 2]);
+    const pkg = parsePackage(encodeProvisionData(tree)).tree.pBlobs![1].pBlob as OpPackage;
+    expect(pkg.EncryptionType).toBe('00000000-0000-0000-0000-000000000000');
+    expect(pkg.EncryptionContext).toEqual({ cbBlob: 0, pBlob: null });
+    expect(pkg.cbDecryptedPartCollection).toBe(0);
+    const parts = (pkg.WrappedPartCollection.pBlob as OpPackagePartCollection).pParts!;
+    expect(parts.map((p) => [p.PartType, p.ulFlags])).toEqual([[PartTypes.JOIN_PROVIDER, 1], [PartTypes.JOIN_PROVIDER3, 0]]);
+    const blob1 = parsePackage(encodeProvisionData(tree)).tree.pBlobs![0].pBlob;
+    expect(parts[0].Part.pBlob).toEqual(blob1);
+  });
+
+  it('a package with only the WIN7 blob (as Windows 7 made them) still gives its facts', () => {
+    const tree = provisionDataFromFacts(sampleFacts());
+    tree.pBlobs = tree.pBlobs!.slice(0, 1);
+    const parsed = parsePackage(encodeProvisionData(tree));
+    expect(parsed.facts.machineName).toBe(sampleFacts().machineName);
+    expect(parsed.facts.rid).toBe(0);
+    expect(parsed.accountSid).toBeNull();
+    expect(parsed.parts).toEqual([]);
+  });
+
+  it('the JOIN_PROVIDER part alone is enough when there is no format 1 blob', () => {
+    const tree = provisionDataFromFacts(sampleFacts());
+    tree.pBlobs = tree.pBlobs!.slice(1);
+    const parsed = parsePackage(encodeProvisionData(tree));
+    expect(parsed.facts.domainInfo).toEqual(sampleFacts().domainInfo);
+    expect(parsed.facts.rid).toBe(1234);
+  });
+
+  it('refuses facts without their parts, with a PackageFormatError', () => {
+    expect(() => buildPackage({} as PackageFacts)).toThrow(PackageFormatError);
+    expect(() => buildPackage({ ...sampleFacts(), dc: null } as unknown as PackageFacts)).toThrow(/domainInfo and dc/);
+  });
+});
