@@ -23,7 +23,8 @@ log() { echo "testdc: $*" >&2; }
 
 ensure_packages() {
   if command -v samba >/dev/null && command -v samba-tool >/dev/null && command -v ndrdump >/dev/null \
-     && command -v net >/dev/null && command -v kinit >/dev/null && command -v ldbsearch >/dev/null; then
+     && command -v net >/dev/null && command -v kinit >/dev/null && command -v ldbsearch >/dev/null \
+     && command -v tdbdump >/dev/null; then
     return
   fi
   if [ "$(id -u)" != 0 ]; then
@@ -38,7 +39,7 @@ ensure_packages() {
     printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; own_policy=1
   fi
   local rc=0
-  { apt-get update -q && apt-get install -y -q --no-install-recommends $PACKAGES; } >"${TMPDIR:-/tmp}/odj-testdc-apt.log" 2>&1 || rc=$?
+  { apt-get update -q && apt-get install -y -q $PACKAGES; } >"${TMPDIR:-/tmp}/odj-testdc-apt.log" 2>&1 || rc=$?
   [ -n "$own_policy" ] && rm -f "$policy"
   if [ "$rc" != 0 ]; then
     tail -20 "${TMPDIR:-/tmp}/odj-testdc-apt.log" >&2; log "apt-get failed (exit $rc)"; exit 1

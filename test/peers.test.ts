@@ -2,8 +2,9 @@
 // each must be able to say yes AND no against the real DC.
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildPackage, parsePackage } from '../provider/odj';
 import { testDc } from './support/dc';
-import { accountBySam, deleteAccount } from './support/ldap';
+import { accountBySam, deleteAccount, domainTruth } from './support/ldap';
 import { fileFormToText, kinitWithPassword, ndrdump, requestOdjAndTestJoin, sambaProvision } from './support/peers';
 
 const created: string[] = [];
@@ -40,6 +41,23 @@ describe('Samba peers against the test DC', () => {
       expect(join.output).not.toContain(testDc().adminPassword);
       expect(join.output).not.toContain(pkg.text);
     }
+  });
+
+  // What testjoin does not check (seen with Samba 4.17): the domain SID and GUID, the RID and the
+  // DC name. The runner reports what the joined machine stored, so tests can check those.
+  it('reports the domain SID and GUID the joined machine stored, which testjoin alone does not check', async () => {
+    const name = machineName();
+    const pkg = await sambaProvision({ machineName: name });
+    const truth = await domainTruth();
+    const real = await requestOdjAndTestJoin(pkg.fileForm, name);
+    expect(real.stored).toEqual({ domainSid: truth.sid, domainGuid: truth.guid });
+
+    const facts = parsePackage(pkg.binary).facts;
+    facts.domainInfo.sid = 'S-1-5-21-1-2-3';
+    facts.domainInfo.domainGuid = '11111111-2222-3333-4444-555555555555';
+    const wrong = await requestOdjAndTestJoin(Buffer.from(buildPackage(facts)), name);
+    expect(wrong.joined, wrong.output).toBe(true);
+    expect(wrong.stored).toEqual({ domainSid: 'S-1-5-21-1-2-3', domainGuid: '11111111-2222-3333-4444-555555555555' });
   });
 
   it('testjoin says no to a package whose password is two re-issues old', async () => {

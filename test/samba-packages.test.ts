@@ -159,5 +159,7 @@ describe.each(variants)('Samba package: $label', (v) => {
     const ours = packageToFileForm(buildPackage(parsePackage(pkg.fileForm).facts));
     const join = await requestOdjAndTestJoin(Buffer.from(ours), v.machineName);
     expect(join.joined, join.output).toBe(true);
+    // testjoin does not look at these: compare what the joined machine kept with the directory.
+    expect(join.stored).toEqual({ domainSid: domain.sid, domainGuid: domain.guid });
   });
 });

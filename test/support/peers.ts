@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testDc, type TestDc } from './dc';
+import { guidToString } from './ldap';
 
 const TOOL_TIMEOUT_MS = 60_000;
 
@@ -34,7 +35,7 @@ function runTool(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; i
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       env: { ...process.env, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       timeout: TOOL_TIMEOUT_MS,
     });
     let stdout = '';
@@ -44,7 +45,11 @@ function runTool(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; i
     // Only the tool name: arguments may name files whose content is secret, never the secret itself.
     child.on('error', (e) => reject(new Error(`cannot run ${cmd}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
+    if (child.stdin) {
+      // A tool may exit before reading its input (e.g. kinit on an unknown principal): not an error.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.input);
+    }
   });
 }
 
@@ -187,6 +192,36 @@ export interface JoinResult {
   joined: boolean;
   /** What both tools printed, secrets scrubbed. */
   output: string;
+  /**
+   * The domain facts the joined machine kept from the package (its secrets.tdb), null when
+   * requestodj failed. testjoin only proves the password, realm and NetBIOS domain: a package
+   * with a wrong domain SID, domain GUID, RID or DC name still passes it. Compare these instead.
+   */
+  stored: { domainSid: string | null; domainGuid: string | null } | null;
+}
+
+/** tdbdump's escaping: `\XX` is a byte in hex, any other character is itself. */
+function tdbUnescape(s: string): Buffer {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '\\' && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+      out.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else out.push(s.charCodeAt(i) & 0xff);
+  }
+  return Buffer.from(out);
+}
+
+/** What Samba's requestodj stored: `net getdomainsid` and the SECRETS/DOMGUID record. */
+async function storedDomainFacts(dc: TestDc, conf: string, privateDir: string, env: NodeJS.ProcessEnv) {
+  const sid = await runTool('net', ['getdomainsid', `--configfile=${conf}`], { env });
+  const sidMatch = /SID for domain \S+ is: (S-[0-9-]+)/.exec(sid.stdout);
+  const guid = await runTool('tdbdump', ['-k', `SECRETS/DOMGUID/${dc.netbiosDomain.toUpperCase()}`, join(privateDir, 'secrets.tdb')]);
+  const guidBytes = guid.code === 0 ? tdbUnescape(guid.stdout.replace(/\n$/, '')) : null;
+  return {
+    domainSid: sidMatch ? sidMatch[1] : null,
+    domainGuid: guidBytes && guidBytes.length === 16 ? guidToString(guidBytes) : null,
+  };
 }
 
 /**
@@ -207,10 +242,11 @@ export async function requestOdjAndTestJoin(pkg: Buffer | string, machineName: s
     writeSecretFile(loadfile, content);
     const req = await runTool('net', ['offlinejoin', 'requestodj', `--configfile=${conf}`, `loadfile=${loadfile}`], { env });
     let output = `requestodj (exit ${req.code}):\n${req.stdout}${req.stderr}`;
-    if (req.code !== 0) return { joined: false, output: scrub(output, secrets) };
+    if (req.code !== 0) return { joined: false, output: scrub(output, secrets), stored: null };
+    const stored = await storedDomainFacts(dc, conf, join(dir, 'ws', 'private'), env);
     const test = await runTool('net', ['ads', 'testjoin', `--configfile=${conf}`, '-S', dc.dcHost], { env });
     output += `testjoin (exit ${test.code}):\n${test.stdout}${test.stderr}`;
-    return { joined: test.code === 0 && /Join is OK/.test(test.stdout), output: scrub(output, secrets) };
+    return { joined: test.code === 0 && /Join is OK/.test(test.stdout), output: scrub(output, secrets), stored };
   });
 }
 
