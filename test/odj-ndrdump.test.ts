@@ -3,7 +3,7 @@
 // print-out must also show the values we put in.
 import { describe, expect, it } from 'vitest';
 import {
-  buildPackage, encodeStructure, parsePackage, provisionDataFromFacts, serialized, ODJ_WIN7BLOB,
+  buildPackage, encodeProvisionData, encodeStructure, parsePackage, provisionDataFromFacts, serialized, ODJ_WIN7BLOB,
   OP_PACKAGE_PART, PartTypes, S_OP_CERT_PART, S_OP_JOINPROV2_PART, S_OP_JOINPROV3_PART,
   S_OP_PACKAGE, S_OP_PACKAGE_PART_COLLECTION, S_OP_POLICY_PART,
   type OdjWin7Blob, type OpPackage, type OpPackagePartCollection, type PackageFacts,
@@ -117,9 +117,17 @@ describe('ndrdump accepts the packages we build', () => {
     expect(printed(out, 'Sid')).toEqual(['NULL', 'NULL']);
   });
 
-  it('a package that is not valid NDR is refused by ndrdump too (the check can fail)', async () => {
+  it('the check can fail: truncated NDR, and bytes ndrdump would encode differently', async () => {
     const bytes = buildPackage(sampleFacts());
     const r = await ndrdump('ODJ_PROVISION_DATA_serialized_ptr', bytes.subarray(0, bytes.length - 40), { validate: true });
     expect(r.ok).toBe(false);
+    // ndrdump exits 0 and prints "dump OK" even when its re-encoding differs; only its WARNING
+    // lines tell, and the runner treats them as failure.
+    const tree = provisionDataFromFacts(sampleFacts());
+    (tree.pBlobs![0].pBlob as OdjWin7Blob).Quirk = 0x12345678;
+    const differs = await ndrdump('ODJ_PROVISION_DATA_serialized_ptr', encodeProvisionData(tree), { validate: true });
+    expect(differs.output).toMatch(/dump OK/);
+    expect(differs.output).toMatch(/WARNING! orig and validated differ/);
+    expect(differs.ok).toBe(false);
   });
 });
