@@ -8,7 +8,8 @@ export function escapeDnValue(value: string): string {
   for (let i = 0; i < value.length; i++) {
     const ch = value[i];
     const code = ch.charCodeAt(0);
-    if (ch === '"' || ch === '+' || ch === ',' || ch === ';' || ch === '<' || ch === '>' || ch === '\\') {
+    // '=' may stand unescaped per RFC 4514, but AD's list of specials includes it and Samba refuses it bare.
+    if (ch === '"' || ch === '+' || ch === ',' || ch === ';' || ch === '<' || ch === '>' || ch === '\\' || ch === '=') {
       out += '\\' + ch;
     } else if (code === 0) {
       out += '\\00';
