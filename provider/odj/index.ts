@@ -1,5 +1,10 @@
 // The wire format of offline domain join packages: build, parse, text and file forms, and the
 // NDR codec underneath. No I/O here.
+//
+// Limits: a package is at most MAX_PACKAGE_BYTES (16 MiB) in binary form, its text at most
+// MAX_PACKAGE_TEXT_CHARS; serialized objects nest at most MAX_NESTING deep. Every count is checked
+// against the bytes that remain before anything is allocated, so decoding time and memory grow
+// linearly with the input. All bad input raises PackageFormatError (offset, expected).
 
 export { PackageFormatError } from './errors';
 export type * from './facts';
