@@ -40,8 +40,8 @@ function runTool(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; i
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     // Only the tool name: arguments may name files whose content is secret, never the secret itself.
     child.on('error', (e) => reject(new Error(`cannot run ${cmd}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
