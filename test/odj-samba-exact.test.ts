@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackage, encodeProvisionData, packageToFileForm, parsePackage, type ParsedPackage } from '../provider/odj';
 import { deleteAccount, deleteTree, ensureOu } from './support/ldap';
-import { sambaProvision, type SambaPackage } from './support/peers';
+import { requestOdjAndTestJoin, sambaProvision, type SambaPackage } from './support/peers';
+import { sampleCertificates, sampleJoinProvider2, samplePolicies } from './odj-samples';
 
 const names: string[] = [];
 const uniqueName = (): string => {
@@ -69,5 +70,13 @@ describe('packages made by Samba', () => {
     // Samba 4.17's defpwd uses the machine name as given (Windows documents the lower-case name)
     expect(defpwd.machinePassword === made[2].machineName).toBe(true);
     expect(plain.rid).toBe(reused.rid);
+  });
+
+  it('Samba, as the joining machine, accepts our rebuild with JOIN_PROVIDER2, CERT and POLICY parts added', async () => {
+    const { pkg, machineName } = made[3]; // its password is the account's current one
+    const facts = parsePackage(new Uint8Array(pkg.binary)).facts;
+    const ours = buildPackage({ ...facts, joinProvider2: { ...sampleJoinProvider2, netbiosName: machineName }, certificates: sampleCertificates, policies: samplePolicies });
+    const joined = await requestOdjAndTestJoin(Buffer.from(ours), machineName);
+    expect(joined.joined, joined.output).toBe(true);
   });
 });

@@ -219,9 +219,6 @@ class Writer {
     this.nextRef += 4;
     return id;
   }
-  patchU32(at: number, v: number): void {
-    for (let i = 0; i < 4; i++) this.buf[at + i] = (v >>> (8 * i)) & 0xff;
-  }
   result(): Uint8Array {
     return this.buf.slice(0, this.pos);
   }
