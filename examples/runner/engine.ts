@@ -329,6 +329,8 @@ export async function runProgram(program: string | (() => Record<string, unknown
   } else {
     exported = program();
   }
+  // As the language host does before it reports the program done: every registration finished.
+  await settings.waitForRPCs();
   const exports: ProgramRun['exports'] = {};
   for (const [k, v] of Object.entries(exported)) {
     const o = pulumi.output(v) as unknown as import('@pulumi/pulumi').Output<unknown>;

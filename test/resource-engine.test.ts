@@ -1,0 +1,240 @@
+// The way the engine does it: the provider is serialized by @pulumi/pulumi's own serializer (the
+// `__provider` that dynamic.Resource registers), loaded by the SDK's real dynamic-provider plugin
+// process, and driven over gRPC (Configure, Check, Diff, Create, Read, Update, Delete) against the
+// test DC. Joins are proven by Samba (`net offlinejoin requestodj` + `net ads testjoin`); the
+// directory's own word comes from test/support/ldap.ts, not from the product's LDAP code.
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildInto, findRepoRoot, loadNative, runProgram, startHost, type ProviderHost, type Props } from '../examples/runner/engine';
+import { testDc } from './support/dc';
+import { accountBySam, deleteAccount, deleteTree, ensureOu, escapeFilter, withLdap } from './support/ldap';
+import { requestOdjAndTestJoin } from './support/peers';
+
+const root = findRepoRoot();
+const outDir = join(root, 'dist', '.test-resource-engine');
+const dc = testDc();
+const names: string[] = [];
+const packages: string[] = [];
+const hosts: ProviderHost[] = [];
+let providerText = '';
+let ouA = '';
+let ouB = '';
+
+function machineName(): string {
+  const n = `RE${randomBytes(4).toString('hex').toUpperCase()}`;
+  names.push(n);
+  return n;
+}
+
+/** Stack config as the engine passes it to Configure: connection in the provider's `odj` namespace. */
+const stackConfig = (extra: Record<string, string> = {}) => ({ 'odj:ldapUrl': dc.ldapUrl, 'odj:caFile': dc.caFile, ...extra });
+
+async function host(config: Record<string, string>): Promise<ProviderHost> {
+  const h = await startHost({ cwd: join(root, 'examples', 'basic') });
+  hosts.push(h);
+  await h.configure(config);
+  return h;
+}
+
+/** uSNChanged: any write to the object moves it. */
+async function usnChanged(dn: string): Promise<string> {
+  return withLdap(async (c) => {
+    const e = (await c.search(dn, { scope: 'base', attributes: ['uSNChanged'] })).searchEntries[0];
+    return String(e.uSNChanged);
+  });
+}
+
+async function ldapSearchSam(sam: string): Promise<number> {
+  return withLdap(async (c) => (await c.search(dn0(), { scope: 'sub', filter: `(sAMAccountName=${escapeFilter(sam)})`, attributes: ['1.1'] })).searchEntries.length);
+}
+const dn0 = () => dc.domain.split('.').map((p) => `DC=${p}`).join(',');
+
+beforeAll(async () => {
+  rmSync(outDir, { recursive: true, force: true });
+  const main = buildInto(outDir);
+  // Register a resource as a program would; the mock monitor sees the `__provider` that
+  // dynamic.Resource produced with the SDK's serializer.
+  const run = await runProgram(
+    () => {
+      const { OfflineJoinPackage } = loadNative(main) as typeof import('../provider/index');
+      new OfflineJoinPackage('probe', { domain: dc.domain, machineName: 'PROBE', bindPassword: dc.adminPassword });
+      return {};
+    },
+    { config: {}, project: 'odj', preview: true, packageMain: main },
+  );
+  providerText = String(run.resources[0].inputs.__provider);
+  ouA = await ensureOu('OdjResEngineA');
+  ouB = await ensureOu('OdjResEngineB');
+});
+
+afterAll(async () => {
+  for (const h of hosts) h.stop();
+  for (const n of names) await deleteAccount(`${n}$`).catch(() => undefined);
+  for (const ou of [ouA, ouB]) if (ou) await deleteTree(ou).catch(() => undefined);
+});
+
+describe('the serialized provider', () => {
+  it('is what the SDK serializer makes of the provider object, and holds no secret', async () => {
+    const pulumi = loadNative('@pulumi/pulumi') as typeof import('@pulumi/pulumi');
+    const { offlineJoinProvider } = loadNative(join(outDir, 'provider', 'resource.js')) as typeof import('../provider/resource');
+    // Exactly dynamic.Resource's call (its variable is named `provider` too).
+    const provider = offlineJoinProvider;
+    const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+    expect(sf.containsSecrets).toBe(false);
+    expect(providerText).toContain('exports.handler');
+    expect(providerText).not.toContain(dc.adminPassword);
+    expect(providerText).not.toContain(dc.ldapUrl);
+    // Only the lifecycle module's location is captured, no module graph.
+    expect(providerText).toContain(`var __lifecycleModules = ["${join(outDir, 'provider', 'resource-provider.js')}", "pulumi-offline-join/dist/provider/resource-provider.js"];`);
+    expect(providerText).not.toMatch(/ldapts|koffi|Client\(|require\("\.\//);
+    // dynamic.Resource registered exactly what the public serializer gives.
+    expect(sf.text).toBe(providerText);
+  });
+});
+
+describe('OfflineJoinPackage through the dynamic-provider host', () => {
+  it('create → no-op diff → OU move (same SID, new package) → second update (oldest package refused) → credentials-only change → gone out of band → delete', async () => {
+    const h = await host(stackConfig());
+    const name = machineName();
+    const sam = `${name}$`;
+    const news0: Props = {
+      __provider: providerText,
+      domain: dc.domain,
+      machineName: name,
+      bindUser: dc.adminUser,
+      bindPassword: dc.adminPassword,
+      rotationTriggers: { generation: '1' },
+    };
+
+    // ---- create
+    const checked = await h.check('web', {}, news0);
+    expect(checked.failures).toEqual([]);
+    const created = await h.create('web', checked.inputs);
+    const truth1 = await accountBySam(sam);
+    expect(truth1).not.toBeNull();
+    expect(created.id).toBe(truth1!.guid);
+    const out1 = created.props;
+    expect(out1).toMatchObject({ objectGuid: truth1!.guid, objectSid: truth1!.sid, rid: truth1!.rid, samAccountName: sam, distinguishedName: truth1!.dn, reused: false });
+    expect(out1.__provider).toBe(providerText);
+    expect((out1.domainFacts as Record<string, unknown>).dnsDomainName).toBe(dc.domain);
+    const pkg1 = String(out1.packageText);
+    packages.push(pkg1);
+    const join1 = await requestOdjAndTestJoin(pkg1, name);
+    expect(join1.joined, join1.output).toBe(true);
+
+    // ---- no-op diff
+    expect(await h.diff('web', created.id, out1, checked.inputs)).toEqual({ changes: 'none', replaces: [], deleteBeforeReplace: false });
+
+    // ---- OU change: update in place, same account, moved, new password
+    const news2 = { ...checked.inputs, machineAccountOU: ouA };
+    expect(await h.diff('web', created.id, out1, news2)).toMatchObject({ changes: 'some', replaces: [] });
+    const out2 = await h.update('web', created.id, out1, (await h.check('web', out1, news2)).inputs);
+    const truth2 = await accountBySam(sam);
+    expect(truth2).toMatchObject({ guid: truth1!.guid, sid: truth1!.sid, dn: `CN=${name},${ouA}` });
+    expect(out2).toMatchObject({ objectGuid: truth1!.guid, objectSid: truth1!.sid, distinguishedName: `CN=${name},${ouA}`, reused: true });
+    const pkg2 = String(out2.packageText);
+    expect(pkg2).not.toBe(pkg1);
+    packages.push(pkg2);
+    const join2 = await requestOdjAndTestJoin(pkg2, name);
+    expect(join2.joined, join2.output).toBe(true);
+
+    // ---- second update (rotation trigger): the package from before the first update stops working
+    const news3 = { ...news2, rotationTriggers: { generation: '2' } };
+    expect(await h.diff('web', created.id, out2, news3)).toMatchObject({ changes: 'some', replaces: [] });
+    const out3 = await h.update('web', created.id, out2, news3);
+    expect(out3).toMatchObject({ objectGuid: truth1!.guid, objectSid: truth1!.sid });
+    const pkg3 = String(out3.packageText);
+    packages.push(pkg3);
+    expect(new Set([pkg1, pkg2, pkg3]).size).toBe(3);
+    const join3 = await requestOdjAndTestJoin(pkg3, name);
+    expect(join3.joined, join3.output).toBe(true);
+    // The DC accepts the current and the previous password only: pkg1 is two re-issues old.
+    const stale = await requestOdjAndTestJoin(pkg1, name);
+    expect(stale.joined, stale.output).toBe(false);
+
+    // ---- credentials-only change: nothing written to the directory, no new package
+    const usnBefore = await usnChanged(truth2!.dn);
+    const news4 = { ...news3, bindUser: `${dc.netbiosDomain}\\Administrator`, timeoutMs: 20000 };
+    expect(await h.diff('web', created.id, out3, news4)).toMatchObject({ changes: 'some', replaces: [] });
+    const out4 = await h.update('web', created.id, out3, news4);
+    expect(out4.packageText).toBe(pkg3);
+    expect(out4).toMatchObject({ bindUser: `${dc.netbiosDomain}\\Administrator`, timeoutMs: 20000, objectSid: truth1!.sid });
+    expect(await usnChanged(truth2!.dn)).toBe(usnBefore);
+
+    // ---- machine name change: the engine is told to replace
+    expect(await h.diff('web', created.id, out4, { ...news4, machineName: `${name}X`.slice(0, 15) })).toMatchObject({ changes: 'some', replaces: ['machineName'] });
+
+    // ---- refresh while present: outputs follow a move made out of band; the package stays
+    await withLdap((c) => c.modifyDN(`CN=${name},${ouA}`, `CN=${name},${ouB}`));
+    const refreshed = await h.read('web', created.id, out4);
+    expect(refreshed.id).toBe(truth1!.guid);
+    expect(refreshed.props).toMatchObject({ distinguishedName: `CN=${name},${ouB}`, machineAccountOU: ouB, packageText: pkg3 });
+
+    // ---- deleted out of band: refresh reports it gone, delete of a gone account succeeds
+    expect(await deleteAccount(sam)).toBe(true);
+    const gone = await h.read('web', created.id, refreshed.props);
+    expect(gone.id).toBe('');
+    await h.delete('web', created.id, refreshed.props);
+    expect(await ldapSearchSam(sam)).toBe(0);
+  });
+
+  it('create reuses an existing account only when asked; import by objectGUID; delete removes the object', async () => {
+    const h = await host(stackConfig({ 'odj:bindUser': dc.adminUser, 'odj:bindPassword': dc.adminPassword }));
+    const name = machineName();
+    const sam = `${name}$`;
+    // Connection entirely from stack config: no credentials in the inputs, so none in state.
+    const inputs: Props = { __provider: providerText, domain: dc.domain, machineName: name };
+    const first = await h.create('a', inputs);
+    expect(first.props).not.toHaveProperty('bindPassword');
+
+    // Another resource for the same name: refused unless reuse was asked for.
+    await expect(h.create('b', inputs)).rejects.toThrow(/NERR_UserExists \(2224\)/);
+    const reused = await h.create('b', { ...inputs, options: { reuseAccount: true } });
+    expect(reused.id).toBe(first.id);
+    expect(reused.props).toMatchObject({ reused: true, objectSid: first.props.objectSid });
+
+    // Import: the engine reads by id with the program's inputs only.
+    const imported = await h.read('imp', first.id, {}, { ...inputs, rotationTriggers: { generation: '1' } });
+    expect(imported.id).toBe(first.id);
+    expect(imported.props).toMatchObject({ objectGuid: first.id, objectSid: first.props.objectSid, samAccountName: sam, packageText: '', domainFacts: null });
+    // The next update issues the package for the imported account.
+    const issued = await h.update('imp', first.id, imported.props, { ...inputs, rotationTriggers: { generation: '2' } });
+    expect(issued.objectGuid).toBe(first.id);
+    const join = await requestOdjAndTestJoin(String(issued.packageText), name);
+    expect(join.joined, join.output).toBe(true);
+    packages.push(String(first.props.packageText), String(reused.props.packageText), String(issued.packageText));
+
+    await h.delete('imp', first.id, issued);
+    expect(await accountBySam(sam)).toBeNull();
+  });
+
+  it('refresh and destroy use the stack config over a stale bind password in state', async () => {
+    const name = machineName();
+    const fresh = await host(stackConfig());
+    const created = await fresh.create('r', { __provider: providerText, domain: dc.domain, machineName: name, bindUser: dc.adminUser, bindPassword: dc.adminPassword });
+    packages.push(String(created.props.packageText));
+    // The password in state has since been rotated away.
+    const stale = { ...created.props, bindPassword: 'Rotated-Away-1' };
+    await expect(fresh.read('r', created.id, stale)).rejects.toThrow(/ERROR_LOGON_FAILURE \(1326\)/);
+    const configured = await host(stackConfig({ 'odj:bindPassword': dc.adminPassword }));
+    expect((await configured.read('r', created.id, stale)).id).toBe(created.id);
+    await configured.delete('r', created.id, stale);
+    expect(await accountBySam(`${name}$`)).toBeNull();
+  });
+
+  it('check failures reach the engine per property', async () => {
+    const h = await host(stackConfig());
+    const r = await h.check('bad', {}, { __provider: providerText, domain: dc.domain, machineName: 'THIS-NAME-IS-TOO-LONG', options: { bogus: true } });
+    expect(r.failures.map((f) => f.property).sort()).toEqual(['options.bogus']);
+    const r2 = await h.check('bad', {}, { __provider: providerText, domain: dc.domain, machineName: 'THIS-NAME-IS-TOO-LONG' });
+    expect(r2.failures).toEqual([{ property: 'machineName', reason: expect.stringMatching(/^ERROR_INVALID_PARAMETER \(87\): machineName: /) }]);
+  });
+
+  it('no secret reached the host logs', () => {
+    const logs = hosts.map((h) => h.stderr).join('\n');
+    expect(logs).not.toContain(dc.adminPassword);
+    for (const p of packages) expect(logs).not.toContain(p);
+  });
+});
