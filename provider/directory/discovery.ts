@@ -177,8 +177,9 @@ export function parseNetlogonResponseEx(data: Uint8Array): NetlogonSamLogonRespo
 /** The LDAP ping over the connection: null when the DC does not answer for that domain. */
 export async function ldapPing(conn: DirectoryConnection, domain: string): Promise<NetlogonSamLogonResponseEx | null> {
   const ntVer = escapeFilterValue(Buffer.from([NT_VERSION, 0, 0, 0]));
-  // A NetBIOS name cannot go in DnsDomain; ask without it and compare the answer instead.
-  const filter = domain.includes('.') ? `(&(DnsDomain=${escapeFilterValue(domain)})(NtVer=${ntVer}))` : `(NtVer=${ntVer})`;
+  // A NetBIOS name cannot go in DnsDomain; ask without it and compare the answer instead. The ping
+  // filter must be an AND (Samba ignores a bare NtVer).
+  const filter = domain.includes('.') ? `(&(DnsDomain=${escapeFilterValue(domain)})(NtVer=${ntVer}))` : `(&(NtVer=${ntVer}))`;
   const result = await conn.run({ action: 'LDAP ping' }, () =>
     conn.client.search('', { scope: 'base', filter, attributes: ['Netlogon'], explicitBufferAttributes: ['Netlogon', 'netlogon'] }),
   );
