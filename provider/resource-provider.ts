@@ -131,7 +131,13 @@ function provisioningFailures(inputs: PackageInputs): CheckFailure[] {
 export async function check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<CheckResult> {
   void olds;
   const failures = shapeFailures(news);
-  if (failures.length === 0) failures.push(...provisioningFailures(news as unknown as PackageInputs));
+  // The provisioning rules judge what is well-formed; a property already at fault is left out.
+  const rest: Record<string, unknown> = { ...news };
+  for (const f of failures) delete rest[f.property.split('.')[0]];
+  const seen = new Set(failures.map((f) => f.property));
+  if (typeof rest.domain === 'string' && typeof rest.machineName === 'string') {
+    for (const f of provisioningFailures(rest as unknown as PackageInputs)) if (!seen.has(f.property)) failures.push(f);
+  }
   return { inputs: news, failures };
 }
 

@@ -227,7 +227,7 @@ describe('OfflineJoinPackage through the dynamic-provider host', () => {
   it('check failures reach the engine per property', async () => {
     const h = await host(stackConfig());
     const r = await h.check('bad', {}, { __provider: providerText, domain: dc.domain, machineName: 'THIS-NAME-IS-TOO-LONG', options: { bogus: true } });
-    expect(r.failures.map((f) => f.property).sort()).toEqual(['options.bogus']);
+    expect(r.failures.map((f) => f.property).sort()).toEqual(['machineName', 'options.bogus']);
     const r2 = await h.check('bad', {}, { __provider: providerText, domain: dc.domain, machineName: 'THIS-NAME-IS-TOO-LONG' });
     expect(r2.failures).toEqual([{ property: 'machineName', reason: expect.stringMatching(/^ERROR_INVALID_PARAMETER \(87\): machineName: /) }]);
   });
