@@ -3,7 +3,7 @@
 import type { AccountFacts, ConnectionSettings, JoinBackend, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
 import { withDirectory } from './directory/connection';
 import { readRootDse } from './directory/discovery';
-import { deleteAccountByGuid, findAccountByGuid } from './directory/accounts';
+import { deleteAccountByGuid, findAccountByGuid, findAccountBySamName } from './directory/accounts';
 import { DnSyntaxError, domainToDn, isDnWithin, parseDn } from './directory/escape';
 import { provisionAccounts, type AccountRequest, type DomainRequest } from './directory/provision';
 import { ProvisioningError } from './errors';
@@ -194,9 +194,21 @@ export async function provision(params: ProvisioningParams, connection: Connecti
   return outcome.result;
 }
 
-function targetOf(connection: ConnectionSettings): { host: string; unreachableCode: 'ERROR_DS_SERVER_DOWN'; unreachableField: string } {
-  if (!connection.url) throw invalid('connection.url', 'is required to find an account by GUID');
-  return { host: '', unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: 'connection.url' };
+function targetOf(connection: ConnectionSettings, host?: string): { host: string; unreachableCode: 'ERROR_DS_SERVER_DOWN'; unreachableField: string } {
+  if (!connection.url && !host) throw invalid('connection.url', 'is required to find an account by GUID');
+  return { host: host ?? '', unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: connection.url ? 'connection.url' : 'domain' };
+}
+
+const factsOf = (f: AccountFacts): AccountFacts => ({ distinguishedName: f.distinguishedName, objectGuid: f.objectGuid, objectSid: f.objectSid, rid: f.rid, samAccountName: f.samAccountName });
+
+/** The account with that sAMAccountName anywhere in the domain, or null (for the native backend,
+ *  which cannot see DNs and GUIDs). */
+export async function findAccountByName(samAccountName: string, connection: ConnectionSettings, domain: string): Promise<AccountFacts | null> {
+  return withDirectory(connection, targetOf(connection, domain), async (conn) => {
+    const root = await readRootDse(conn);
+    const found = await findAccountBySamName(conn, root.defaultNamingContext, samAccountName);
+    return found ? factsOf(found) : null;
+  });
 }
 
 /** The account with that objectGUID, or null. */
@@ -204,8 +216,7 @@ export async function readAccount(objectGuid: string, connection: ConnectionSett
   return withDirectory(connection, targetOf(connection), async (conn) => {
     const root = await readRootDse(conn);
     const found = await findAccountByGuid(conn, root.defaultNamingContext, objectGuid);
-    if (!found) return null;
-    return { distinguishedName: found.distinguishedName, objectGuid: found.objectGuid, objectSid: found.objectSid, rid: found.rid, samAccountName: found.samAccountName };
+    return found ? factsOf(found) : null;
   });
 }
 
@@ -229,3 +240,9 @@ export class LdapBackend implements JoinBackend {
     return deleteAccount(objectGuid, connection);
   }
 }
+
+/** The LDAP lookups the native backend asks for (netapi/backend.ts AccountDirectory). */
+export const ldapAccountDirectory = {
+  findBySamAccountName: findAccountByName,
+  findByGuid: readAccount,
+};

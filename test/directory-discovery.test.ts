@@ -3,7 +3,7 @@
 // with what the directory itself says.
 import { afterEach, describe, expect, it } from 'vitest';
 import { DirectoryConnection } from '../provider/directory/connection';
-import { COMPUTERS_CONTAINER_GUID, DsFlags, completeDiscovery, ldapPing, parseNetlogonResponseEx, pingDomainController, readDomainHead, readRootDse } from '../provider/directory/discovery';
+import { COMPUTERS_CONTAINER_GUID, DsFlags, checkPingAnswer, completeDiscovery, ldapPing, parseNetlogonResponseEx, pingDomainController, readDomainHead, readRootDse } from '../provider/directory/discovery';
 import { ProvisioningError } from '../provider/errors';
 import { testDc } from './support/dc';
 import { domainTruth, withLdap } from './support/ldap';
@@ -96,5 +96,18 @@ describe('discovery against the DC', () => {
     expect(e).toBeInstanceOf(ProvisioningError);
     expect((e as ProvisioningError).code).toBe('ERROR_INVALID_DOMAIN_ROLE');
     expect(c.client.isBound).toBe(false);
+  });
+
+  it('the DC\'s own answer with the writable bit cleared (a read-only DC) is refused; so is a non-LDAP one', async () => {
+    const c = open();
+    await c.connect();
+    const ping = (await ldapPing(c, testDc().domain))!;
+    const opts = { domain: testDc().domain };
+    expect(checkPingAnswer(ping, opts, c.url)).toBe(ping);
+    const rodc = { ...ping, flags: ping.flags & ~DsFlags.WRITABLE };
+    expect(() => checkPingAnswer(rodc, opts, c.url)).toThrow(/read-only DC; provisioning needs a writable DC/);
+    expect(() => checkPingAnswer({ ...ping, flags: ping.flags & ~DsFlags.LDAP }, opts, c.url)).toThrow(/NERR_LDAPCapableDCRequired/);
+    expect(() => checkPingAnswer(null, opts, c.url)).toThrow(/ERROR_NO_SUCH_DOMAIN/);
+    expect(() => checkPingAnswer(null, { ...opts, dcName: testDc().dcHost }, c.url)).toThrow(/ERROR_INVALID_DOMAIN_ROLE/);
   });
 });

@@ -1,7 +1,7 @@
 // End to end: our LDAP backend provisions against the real DC, Samba joins with the package, and
 // the DC accepts the password the package carries.
 import { afterAll, describe, expect, it } from 'vitest';
-import { provision, LdapBackend } from '../provider/provisioning';
+import { provision, LdapBackend, findAccountByName } from '../provider/provisioning';
 import { parsePackage } from '../provider/odj';
 import { testDc } from './support/dc';
 import { accountBySam, domainTruth } from './support/ldap';
@@ -62,5 +62,15 @@ describe('provision over LDAP', () => {
     expect(await accountBySam(`${name}$`)).toBeNull();
     expect(await backend.readAccount(r.account.objectGuid, adminConnection())).toBeNull();
     await backend.deleteAccount(r.account.objectGuid, adminConnection());
+  });
+
+  it('takes the domain by its NetBIOS name too, and finds the account by name for the native backend', async () => {
+    const dc = testDc();
+    const name = names.next();
+    const r = await provision({ domain: dc.netbiosDomain, machineName: name }, adminConnection());
+    expect(r.domain.dnsDomainName).toBe(dc.domain);
+    expect(parsePackage(r.packageBinary).facts.domain).toBe(dc.domain);
+    expect(await findAccountByName(`${name}$`, adminConnection({ url: undefined }), dc.dcHost)).toEqual(r.account);
+    expect(await findAccountByName(`NOPE${name}$`.slice(0, 16), adminConnection(), dc.domain)).toBeNull();
   });
 });

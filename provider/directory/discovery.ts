@@ -280,7 +280,11 @@ const sameHost = (a: string, b: string): boolean => a.replace(/^\\\\/, '').repla
 
 /** Step 1, before the bind: is this a writable DC of that domain? */
 export async function pingDomainController(conn: DirectoryConnection, opts: DiscoverOptions): Promise<NetlogonSamLogonResponseEx> {
-  const ping = await ldapPing(conn, opts.domain);
+  return checkPingAnswer(await ldapPing(conn, opts.domain), opts, conn.url);
+}
+
+/** The checks on a ping answer (null: no answer for that domain), apart from the I/O. */
+export function checkPingAnswer(ping: NetlogonSamLogonResponseEx | null, opts: DiscoverOptions, url: string): NetlogonSamLogonResponseEx {
   if (!ping) {
     if (opts.dcName) {
       throw new ProvisioningError('ERROR_INVALID_DOMAIN_ROLE', `${opts.dcName} is not a domain controller of ${opts.domain}`, { field: 'dcName' });
@@ -288,7 +292,7 @@ export async function pingDomainController(conn: DirectoryConnection, opts: Disc
     throw new ProvisioningError('ERROR_NO_SUCH_DOMAIN', `no domain controller answered for ${opts.domain}`, { field: 'domain' });
   }
   if (opts.dcName && !/^[0-9.:[\]]+$/.test(opts.dcName) && !sameHost(opts.dcName, ping.dnsHostName) && !sameHost(opts.dcName, ping.netbiosComputerName)) {
-    throw new ProvisioningError('ERROR_INVALID_DOMAIN_ROLE', `the DC reached at ${conn.url} is ${ping.dnsHostName}, not ${opts.dcName}`, { field: 'dcName' });
+    throw new ProvisioningError('ERROR_INVALID_DOMAIN_ROLE', `the DC reached at ${url} is ${ping.dnsHostName}, not ${opts.dcName}`, { field: 'dcName' });
   }
   if (ping.opcode === OPCODE_SAM_PAUSE_RESPONSE_EX) {
     throw new ProvisioningError('ERROR_DS_UNAVAILABLE', `${ping.dnsHostName} answers that its Netlogon service is paused`, { field: 'dcName' });
