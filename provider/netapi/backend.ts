@@ -1,0 +1,207 @@
+// JoinBackend over the native NetApi: the operating system (or Samba) creates the account and
+// builds the package; odj/ decodes the package for the facts the LDAP backend reports too.
+//
+// What NetApi can and cannot tell: the package gives the domain and DC facts, the account's RID
+// and SID; NetUserGetInfo level 23 confirms the account and its SID. No NetUserGetInfo level has
+// the distinguished name or the objectGUID, so those come from an AccountDirectory when one is
+// given (provisioning.ts wires the LDAP lookups) and are empty strings otherwise. For the same
+// reason readAccount/deleteAccount, which name the account by objectGUID, need the directory;
+// readAccountByName/deleteAccountByName work with NetApi alone.
+//
+// Samba specifics: it takes an existing account over without NETSETUP_PROVISION_REUSE_ACCOUNT,
+// so the account search that answers NERR_UserExists is done here (skipped with
+// skipAccountSearch, as on Windows). A wrong password given with a `user@realm` name comes back
+// from Samba 4.17 as ERROR_NOT_FOUND (1168), with `DOMAIN\user` or a bare name as
+// ERROR_LOGON_FAILURE (1326). Without dcName, Samba finds the DC through DNS.
+import type {
+  AccountFacts,
+  ConnectionSettings,
+  DomainFacts,
+  JoinBackend,
+  ProvisionResult,
+  ProvisioningParams,
+} from '../backend';
+import { ProvisioningError } from '../errors';
+import { parsePackage } from '../odj';
+import { loadNetapi, type NetapiOptions } from './load';
+import type { NativeCredentials, NativeProvisionRequest, NativeUser } from './native';
+import { provisionOptionBits } from './options';
+
+/** Directory lookups the NetApi cannot do itself (by GUID; DN and GUID of an account). */
+export interface AccountDirectory {
+  findBySamAccountName(samAccountName: string, connection: ConnectionSettings, domain: string): Promise<AccountFacts | null>;
+  findByGuid(objectGuid: string, connection: ConnectionSettings): Promise<AccountFacts | null>;
+}
+
+export interface NetapiBackendOptions extends NetapiOptions {
+  /** Fills distinguishedName/objectGuid and maps GUIDs to accounts; see the file comment. */
+  directory?: AccountDirectory;
+  /** Server for NetUserGetInfo/NetUserDel when no dcName is given. Default: the host of connection.url. */
+  server?: string;
+}
+
+/** What NetApi alone says about an account. */
+export interface NetapiAccount {
+  samAccountName: string;
+  objectSid: string;
+  rid: number;
+  /** UF_* flags (UF_WORKSTATION_TRUST_ACCOUNT = 0x1000) */
+  userAccountControl: number;
+}
+
+/** The NetBIOS form NetApi gives the account: first DNS label, upper case, at most 15 characters. */
+export function samAccountNameFor(machineName: string): string {
+  return `${machineName.split('.')[0].slice(0, 15).toUpperCase()}$`;
+}
+
+function hostOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).hostname || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function credentialsOf(c: ConnectionSettings, domain?: string): NativeCredentials {
+  return { user: c.bindUser, password: c.bindPassword, defaultDomain: domain };
+}
+
+function ridOf(sid: string): number {
+  return Number(sid.slice(sid.lastIndexOf('-') + 1));
+}
+
+const stripUnc = (s: string): string => s.replace(/^\\\\/, '');
+
+export class NetapiBackend implements JoinBackend {
+  // Plain data only: the library is opened inside each call, so the object serializes.
+  constructor(private readonly options: NetapiBackendOptions = {}) {}
+
+  private serverFor(connection: ConnectionSettings, dcName?: string): string {
+    const server = dcName ?? this.options.server ?? hostOf(connection.url);
+    if (!server) {
+      throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'the netapi backend needs a domain controller: give dcName, server or url', {
+        field: 'dcName',
+      });
+    }
+    return server;
+  }
+
+  private request(params: ProvisioningParams, dcName: string | undefined): NativeProvisionRequest {
+    const options = provisionOptionBits(params.options);
+    if (params.machineAccountOU && params.options?.downlevelPrivSupport) {
+      // lmjoin.h: lpMachineAccountOU is not supported with NETSETUP_PROVISION_DOWNLEVEL_PRIV_SUPPORT.
+      throw new ProvisioningError('ERROR_NOT_SUPPORTED', 'an OU cannot be combined with downlevelPrivSupport', { field: 'machineAccountOU' });
+    }
+    return {
+      domain: params.domain,
+      machineName: params.machineName,
+      machineAccountOU: params.machineAccountOU,
+      dcName,
+      options,
+      certTemplateNames: params.certTemplateNames ?? [],
+      machinePolicyNames: params.machinePolicyNames ?? [],
+      machinePolicyPaths: params.machinePolicyPaths ?? [],
+      netbiosName: params.netbiosName,
+      siteName: params.siteName,
+      primaryDnsDomain: params.primaryDnsDomain,
+    };
+  }
+
+  async provision(params: ProvisioningParams, connection: ConnectionSettings): Promise<ProvisionResult> {
+    const dcName = params.dcName ?? hostOf(connection.url);
+    const request = this.request(params, dcName);
+    const server = this.serverFor(connection, dcName);
+    const sam = samAccountNameFor(params.machineName);
+    const skipSearch = params.options?.skipAccountSearch === true;
+
+    const native = loadNetapi(this.options);
+    const { binary, existing, after } = native.withSession(credentialsOf(connection, params.domain), (s) => {
+      // Windows answers NERR_UserExists itself; Samba silently takes the account over, so the
+      // search (which NETSETUP_PROVISION_SKIP_ACCOUNT_SEARCH turns off, as on Windows) is ours.
+      const existing = skipSearch ? null : s.getUser(server, sam);
+      if (existing && !params.options?.reuseAccount) {
+        throw new ProvisioningError('NERR_UserExists', `an account named ${sam} already exists; set reuseAccount to take it over`, {
+          field: 'machineName',
+        });
+      }
+      const binary = s.provision(request);
+      return { binary, existing, after: s.getUser(server, sam) };
+    });
+
+    const parsed = parsePackage(binary);
+    const facts = parsed.facts;
+    const domainSid = facts.domainInfo.sid ?? '';
+    const objectSid = parsed.accountSid ?? (domainSid && facts.rid ? `${domainSid}-${facts.rid}` : after?.sid ?? '');
+    if (after && objectSid && after.sid !== objectSid) {
+      throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the package names SID ${objectSid} but the account has ${after.sid}`, {
+        field: 'machineName',
+      });
+    }
+    const found = this.options.directory ? await this.options.directory.findBySamAccountName(sam, connection, params.domain) : null;
+    const account: AccountFacts = {
+      distinguishedName: found?.distinguishedName ?? '',
+      objectGuid: found?.objectGuid ?? '',
+      objectSid,
+      rid: facts.rid || ridOf(objectSid),
+      samAccountName: found?.samAccountName ?? sam,
+    };
+    const domain: DomainFacts = {
+      dnsDomainName: facts.domainInfo.dnsDomainName,
+      netbiosDomainName: facts.domainInfo.name,
+      forestName: facts.domainInfo.dnsForestName,
+      domainGuid: facts.domainInfo.domainGuid,
+      domainSid,
+      dcName: stripUnc(facts.dc.name),
+      dcAddress: stripUnc(facts.dc.address),
+      dcSiteName: facts.dc.dcSiteName,
+      clientSiteName: facts.dc.clientSiteName,
+    };
+    return {
+      account,
+      domain,
+      packageBinary: new Uint8Array(binary),
+      packageText: binary.toString('base64'),
+      reused: existing !== null,
+    };
+  }
+
+  /** NetUserGetInfo level 23 for `NAME$`; null when there is no such account. */
+  async readAccountByName(samAccountName: string, connection: ConnectionSettings, dcName?: string): Promise<NetapiAccount | null> {
+    const server = this.serverFor(connection, dcName);
+    const user: NativeUser | null = loadNetapi(this.options).withSession(credentialsOf(connection), (s) => s.getUser(server, samAccountName));
+    if (!user) return null;
+    return { samAccountName: user.name || samAccountName, objectSid: user.sid, rid: ridOf(user.sid), userAccountControl: user.flags };
+  }
+
+  /** NetUserDel; false when the account was already gone. */
+  async deleteAccountByName(samAccountName: string, connection: ConnectionSettings, dcName?: string): Promise<boolean> {
+    const server = this.serverFor(connection, dcName);
+    return loadNetapi(this.options).withSession(credentialsOf(connection), (s) => s.deleteUser(server, samAccountName));
+  }
+
+  private directoryFor(field: string): AccountDirectory {
+    if (!this.options.directory) {
+      throw new ProvisioningError(
+        'ERROR_NOT_SUPPORTED',
+        'NetApi cannot find an account by objectGUID; give the backend a directory, or use readAccountByName/deleteAccountByName',
+        { field },
+      );
+    }
+    return this.options.directory;
+  }
+
+  async readAccount(objectGuid: string, connection: ConnectionSettings): Promise<AccountFacts | null> {
+    const found = await this.directoryFor('objectGuid').findByGuid(objectGuid, connection);
+    if (!found) return null;
+    const native = await this.readAccountByName(found.samAccountName, connection);
+    // The directory found it; NetApi has the last word on whether the account is there.
+    if (!native) return null;
+    return { ...found, objectSid: native.objectSid, rid: native.rid };
+  }
+
+  async deleteAccount(objectGuid: string, connection: ConnectionSettings): Promise<void> {
+    const found = await this.directoryFor('objectGuid').findByGuid(objectGuid, connection);
+    if (found) await this.deleteAccountByName(found.samAccountName, connection);
+  }
+}

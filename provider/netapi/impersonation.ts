@@ -1,0 +1,65 @@
+// Explicit credentials on Windows without runas: LogonUserW with LOGON32_LOGON_NEW_CREDENTIALS
+// gives a token that keeps the caller's local identity but uses the given credentials for every
+// network connection (what `runas /netonly` does); the calling thread impersonates it for the
+// duration of the calls and reverts on every path. Windows only checks these credentials when a
+// connection is made, so a wrong password surfaces from the Net* call (ERROR_LOGON_FAILURE).
+import { ProvisioningError } from '../errors';
+import { openLibrary } from './library';
+import { pointerValue, type KoffiModule } from './koffi';
+import type { NativeCredentials } from './native';
+
+export const LOGON32_LOGON_NEW_CREDENTIALS = 9;
+/** The only provider that supports LOGON32_LOGON_NEW_CREDENTIALS. */
+export const LOGON32_PROVIDER_WINNT50 = 3;
+
+/** `DOMAIN\\user` → (user, DOMAIN); `user@realm` stays a UPN with no domain; a bare name takes the default domain. */
+export function splitAccount(c: NativeCredentials): { user: string; domain: string | null } {
+  const user = c.user ?? '';
+  const slash = user.indexOf('\\');
+  if (slash >= 0) return { user: user.slice(slash + 1), domain: user.slice(0, slash) };
+  if (user.includes('@')) return { user, domain: null };
+  return { user, domain: c.defaultDomain ?? null };
+}
+
+export interface Impersonator {
+  /** Runs fn as the credentials (or as the process itself when no user is given). */
+  run<T>(credentials: NativeCredentials, fn: () => T): T;
+}
+
+export function loadImpersonator(koffi: KoffiModule): Impersonator {
+  const hint = 'it is part of every Windows installation';
+  const advapi = openLibrary(koffi, 'Advapi32.dll', hint);
+  const kernel = openLibrary(koffi, 'Kernel32.dll', hint);
+  const logonUser = advapi.func(
+    'int __stdcall LogonUserW(const char16_t *user, const char16_t *domain, const char16_t *password, uint32_t type, uint32_t provider, _Out_ void **token)',
+  );
+  const impersonate = advapi.func('int __stdcall ImpersonateLoggedOnUser(void *token)');
+  const revert = advapi.func('int __stdcall RevertToSelf()');
+  const closeHandle = kernel.func('int __stdcall CloseHandle(void *handle)');
+  const lastError = kernel.func('uint32_t __stdcall GetLastError()');
+
+  return {
+    run<T>(credentials: NativeCredentials, fn: () => T): T {
+      if (credentials.user === undefined) return fn();
+      const { user, domain } = splitAccount(credentials);
+      const out: unknown[] = [null];
+      if (!logonUser(user, domain, credentials.password ?? '', LOGON32_LOGON_NEW_CREDENTIALS, LOGON32_PROVIDER_WINNT50, out)) {
+        throw new ProvisioningError((lastError() as number) || 1326, 'LogonUserW refused the credentials', { field: 'bindUser' });
+      }
+      const token = pointerValue(koffi, out[0]);
+      try {
+        if (!impersonate(token)) {
+          throw new ProvisioningError((lastError() as number) || 5, 'ImpersonateLoggedOnUser failed', { field: 'bindUser' });
+        }
+        try {
+          return fn();
+        } finally {
+          // A thread left impersonating would act as someone else from here on: fail loudly.
+          if (!revert()) throw new ProvisioningError((lastError() as number) || 5, 'RevertToSelf failed');
+        }
+      } finally {
+        closeHandle(token);
+      }
+    },
+  };
+}
