@@ -331,15 +331,15 @@ export async function runProgram(program: string | (() => Record<string, unknown
   }
   // As the language host does before it reports the program done: every registration finished.
   await settings.waitForRPCs();
-  const exports: ProgramRun['exports'] = {};
+  const outputs: ProgramRun['exports'] = {};
   for (const [k, v] of Object.entries(exported)) {
     const o = pulumi.output(v) as unknown as import('@pulumi/pulumi').Output<unknown>;
     const known = await (o as unknown as { isKnown: Promise<boolean> }).isKnown;
     const secret = await pulumi.isSecret(o);
     const value = known ? await new Promise((resolve) => o.apply((x) => resolve(x))) : undefined;
-    exports[k] = { value, secret, known };
+    outputs[k] = { value, secret, known };
   }
-  return { resources, exports };
+  return { resources, exports: outputs };
 }
 
 async function checked(host: ProviderHost, name: string, inputs: Props): Promise<Props> {
