@@ -37,8 +37,9 @@ export type Props = Record<string, unknown>;
 
 /** Node's own require, from the repository root: what a Pulumi program would load. */
 export const loadNative = (id: string): unknown => nodeRequire(id);
-/** The compiled package main (dist/provider/index.js); `npm run build` first. */
-export const packageMainPath = (): string => path.join(repoRoot, 'dist', 'provider', 'index.js');
+/** The compiled package main: the build this runner is part of, or dist/ (`npm run build`). */
+export const packageMainPath = (): string =>
+  __filename.endsWith('.js') ? path.resolve(__dirname, '..', '..', 'provider', 'index.js') : path.join(repoRoot, 'dist', 'provider', 'index.js');
 
 export interface CheckFailure {
   property: string;

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { findRepoRoot, runProgram, startHost } from './engine';
+import { findRepoRoot, packageMainPath, runProgram, startHost } from './engine';
 
 const repoRoot = findRepoRoot();
 
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
 
     // The built package API (what `odj inspect` shows): the package decoded, its password redacted.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const api = require(path.join(repoRoot, 'dist', 'provider', 'index.js')) as typeof import('../../provider/index');
+    const api = require(packageMainPath()) as typeof import('../../provider/index');
     const packageText = String(out.packageText);
     const view = api.redactPackage(api.parsePackage(packageText));
     console.log('package (redacted):');
