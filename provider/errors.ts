@@ -34,6 +34,15 @@ export const WindowsCodes = {
   ERROR_DS_UNWILLING_TO_PERFORM: 8245,
   ERROR_DS_NAMING_VIOLATION: 8247,
   ERROR_DS_SERVER_DOWN: 8250,
+  // What the native backend's NetApi calls return besides the documented provisioning results.
+  ERROR_CAN_NOT_COMPLETE: 1003,
+  ERROR_NOT_FOUND: 1168,
+  ERROR_PASSWORD_EXPIRED: 1330,
+  ERROR_ACCOUNT_DISABLED: 1331,
+  ERROR_NONE_MAPPED: 1332,
+  ERROR_PASSWORD_MUST_CHANGE: 1907,
+  ERROR_ACCOUNT_LOCKED_OUT: 1909,
+  NERR_DCNotFound: 2453,
   // TLS verification failures, named as Schannel reports them on Windows.
   SEC_E_WRONG_PRINCIPAL: 0x80090322,
   SEC_E_UNTRUSTED_ROOT: 0x80090325,
