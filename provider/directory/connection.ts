@@ -138,13 +138,24 @@ export class DirectoryConnection {
   /** Run one network step with the timeout and the error mapping. */
   async run<T>(ctx: LdapErrorContext, step: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
+    // A step that has to connect first and gets no answer at all is an unreachable DC, not a slow one.
+    const connecting = !this.client.isConnected;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ProvisioningError('ERROR_TIMEOUT', `${ctx.action} timed out after ${this.timeoutMs} ms`, { field: ctx.field })), this.timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            connecting
+              ? new ProvisioningError(this.target.unreachableCode, `no answer from ${this.url} within ${this.timeoutMs} ms`, { field: this.target.unreachableField })
+              : new ProvisioningError('ERROR_TIMEOUT', `${ctx.action} timed out after ${this.timeoutMs} ms`, { field: ctx.field }),
+          ),
+        this.timeoutMs,
+      );
     });
     try {
       return await Promise.race([step(), timeout]);
     } catch (e) {
-      if (e instanceof ProvisioningError && e.code === 'ERROR_TIMEOUT') this.socket?.destroy();
+      // After a timeout the socket's state is unknown: drop it (a later step fails instead of hanging).
+      if (e instanceof ProvisioningError && (e.code === 'ERROR_TIMEOUT' || connecting)) this.socket?.destroy();
       throw this.mapError(e, ctx);
     } finally {
       clearTimeout(timer);
