@@ -12,8 +12,8 @@ import { ProvisioningError } from '../provider/errors';
 import { NetapiBackend, type AccountDirectory } from '../provider/netapi';
 import { parsePackage } from '../provider/odj';
 import { testDc } from './support/dc';
-import { accountBySam, deleteAccount, domainTruth, withLdap } from './support/ldap';
-import { requestOdjAndTestJoin } from './support/peers';
+import { accountBySam, deleteAccount, deleteTree, domainTruth, ensureOu, withLdap } from './support/ldap';
+import { kinitWithPassword, requestOdjAndTestJoin } from './support/peers';
 
 const created: string[] = [];
 function machineName(): string {
@@ -105,8 +105,11 @@ beforeAll(() => {
   connection = { bindUser: dc.adminUser, bindPassword: dc.adminPassword };
 });
 
+let ouDn: string | undefined;
+
 afterAll(async () => {
   for (const n of created) await deleteAccount(`${n}$`);
+  if (ouDn) await deleteTree(ouDn);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -150,6 +153,25 @@ describe('netapi backend through Samba libnetapi', () => {
 
     const join = await requestOdjAndTestJoin(r.packageText, name);
     expect(join.joined, join.output).toBe(true);
+  });
+
+  it('creates the account in the OU given, and the package joins', async () => {
+    const name = machineName();
+    ouDn = await ensureOu(`NetapiTest${randomBytes(3).toString('hex')}`);
+    const r = await backend.provision(params(name, { machineAccountOU: ouDn }), connection);
+    expect(r.account.distinguishedName).toBe(`CN=${name},${ouDn}`);
+    expect((await accountBySam(`${name}$`))?.dn).toBe(`CN=${name},${ouDn}`);
+    expect((await requestOdjAndTestJoin(r.packageText, name)).joined).toBe(true);
+  });
+
+  it('useDefaultPassword: the package carries the password Samba sets, and the KDC takes it', async () => {
+    const name = machineName();
+    const r = await backend.provision(params(name, { options: { useDefaultPassword: true } }), connection);
+    const password = parsePackage(r.packageBinary).facts.machinePassword;
+    // Samba 4.17 sets the machine name as given (Windows documents the lower-cased name).
+    expect(password.toLowerCase()).toBe(name.toLowerCase());
+    expect(await kinitWithPassword(`${name}$@${testDc().realm}`, password)).toBe(true);
+    expect(await kinitWithPassword(`${name}$@${testDc().realm}`, `${password}-not`)).toBe(false);
   });
 
   it('refuses an existing account with NERR_UserExists and leaves it alone', async () => {
