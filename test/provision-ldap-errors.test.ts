@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provision, provisionMany } from '../provider/provisioning';
+import { openDomain, provisionOne } from '../provider/directory/provision';
 import { ProvisioningError } from '../provider/errors';
 import { parsePackage } from '../provider/odj';
 import { testDc } from './support/dc';
@@ -141,6 +142,24 @@ describe('documented errors, for real', () => {
     const r = await provision({ domain: dc().domain, machineName: name, machineAccountOU: ouDn }, adminConnection(user));
     expect(r.account.distinguishedName).toBe(`CN=${name},${ouDn}`);
     expect((await requestOdjAndTestJoin(r.packageText, name)).joined).toBe(true);
+  });
+
+  it('a failure after the add deletes the account just made (never a half-made account)', async () => {
+    // The add succeeds on the DC, then the package cannot be encoded (an Options value no uint32
+    // holds, which validation would never produce): the account must be gone again.
+    const { conn, discovery } = await openDomain({ domain: dc().domain }, adminConnection());
+    try {
+      const name = names.next();
+      const req = { machineName: name, reuseAccount: false, useDefaultPassword: false, skipAccountSearch: false, win7Options: 2 ** 33 };
+      const e = await failure(provisionOne(conn, discovery, req));
+      expect(e.field).toBeUndefined();
+      expect(await accountBySam(`${name}$`)).toBeNull();
+      // The same request with a sane value works, over the same connection.
+      const ok = await provisionOne(conn, discovery, { ...req, win7Options: 0 });
+      expect(ok.account.samAccountName).toBe(`${name}$`);
+    } finally {
+      await conn.close();
+    }
   });
 
   it('certificates, policies and root CA certs are refused by name (ERROR_NOT_SUPPORTED), never dropped', async () => {
