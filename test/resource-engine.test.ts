@@ -224,6 +224,20 @@ describe('OfflineJoinPackage through the dynamic-provider host', () => {
     expect(await accountBySam(`${name}$`)).toBeNull();
   });
 
+  it('takes the connection from ODJ_* environment variables when neither inputs nor config give it', async () => {
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ODJ_'))), ODJ_LDAP_URL: dc.ldapUrl, ODJ_BIND_USER: dc.adminUser, ODJ_BIND_PASSWORD: dc.adminPassword, ODJ_CA_FILE: dc.caFile };
+    const h = await startHost({ cwd: join(root, 'examples', 'basic'), env });
+    hosts.push(h);
+    await h.configure({});
+    const name = machineName();
+    const created = await h.create('e', { __provider: providerText, domain: dc.domain, machineName: name });
+    packages.push(String(created.props.packageText));
+    expect((await accountBySam(`${name}$`))?.guid).toBe(created.id);
+    for (const k of ['url', 'bindUser', 'bindPassword', 'caCerts']) expect(created.props).not.toHaveProperty(k);
+    await h.delete('e', created.id, created.props);
+    expect(await accountBySam(`${name}$`)).toBeNull();
+  });
+
   it('check failures reach the engine per property', async () => {
     const h = await host(stackConfig());
     const r = await h.check('bad', {}, { __provider: providerText, domain: dc.domain, machineName: 'THIS-NAME-IS-TOO-LONG', options: { bogus: true } });
