@@ -6,7 +6,9 @@
  *  directory results that the LDAP backend reports the way Windows does. */
 export const WindowsCodes = {
   NERR_Success: 0,
+  ERROR_FILE_NOT_FOUND: 2,
   ERROR_ACCESS_DENIED: 5,
+  ERROR_INVALID_DATA: 13,
   ERROR_NOT_SUPPORTED: 50,
   ERROR_INVALID_PARAMETER: 87,
   ERROR_LOGON_FAILURE: 1326,
@@ -23,6 +25,7 @@ export const WindowsCodes = {
   // What the LDAP backend reports for directory results, as Windows' LdapMapErrorToWin32 names them.
   ERROR_ALREADY_EXISTS: 183,
   ERROR_PASSWORD_RESTRICTION: 1325,
+  ERROR_NOT_FOUND: 1168,
   ERROR_TIMEOUT: 1460,
   ERROR_DS_BUSY: 8206,
   ERROR_DS_UNAVAILABLE: 8207,
