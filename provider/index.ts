@@ -1,6 +1,11 @@
-// The public API: the Pulumi resource, unattend.xml rendering, the package codec, and the shared
-// types and errors.
+// The public API: the Pulumi resource, the provisioning library (LDAP and native backends),
+// unattend.xml rendering, the package codec, and the shared types and errors.
 export { OfflineJoinPackage, type OfflineJoinPackageArgs } from './resource';
+export {
+  provision, provisionMany, readAccount, deleteAccount, validateParams, LdapBackend,
+  optionBits, optionsFromBits, ProvisionOptionBits, type BatchOutcome, type ValidatedParams,
+} from './provisioning';
+export { NetapiBackend, type NetapiBackendOptions } from './netapi';
 export { renderUnattendXml, renderUnattendXmlText, type UnattendArchitecture, type UnattendOptions } from './unattend';
 export type { PackageInputs, PackageOutputs } from './resource-state';
 export { configKeys, envKeys } from './resource-state';
