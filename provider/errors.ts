@@ -39,7 +39,6 @@ export const WindowsCodes = {
   ERROR_DS_SERVER_DOWN: 8250,
   // What the native backend's NetApi calls return besides the documented provisioning results.
   ERROR_CAN_NOT_COMPLETE: 1003,
-  ERROR_NOT_FOUND: 1168,
   ERROR_PASSWORD_EXPIRED: 1330,
   ERROR_ACCOUNT_DISABLED: 1331,
   ERROR_NONE_MAPPED: 1332,
