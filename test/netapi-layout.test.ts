@@ -1,7 +1,8 @@
 // NETSETUP_PROVISIONING_PARAMS as Netapi32 reads it, checked on this (x64 Linux) machine: koffi's
 // layout against the Windows ABI numbers worked out by hand from lmjoin.h, and the memory image
 // the Windows flavour passes, byte by byte. No Windows needed: the layout rules are the ABI's.
-import koffi from 'koffi';
+import * as koffi from 'koffi';
+import type { TypeObject } from 'koffi';
 import { describe, expect, it } from 'vitest';
 import {
   NETSETUP_PROVISIONING_PARAMS_CURRENT_VERSION,
@@ -47,7 +48,7 @@ const X86 = {
   offsets: [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56],
 };
 
-function layoutOf(type: koffi.TypeObject): { size: number; align: number; offsets: number[] } {
+function layoutOf(type: TypeObject): { size: number; align: number; offsets: number[] } {
   return {
     size: koffi.sizeof(type),
     align: koffi.alignof(type),

@@ -2,9 +2,6 @@
 // every package must be joinable by Samba's own consumer, and every account fact must match what
 // the directory itself says (read over LDAPS by test/support/ldap.ts, not by our code).
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { EqualityFilter } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountFacts, ConnectionSettings } from '../provider/backend';
@@ -13,6 +10,7 @@ import { NetapiBackend, type AccountDirectory } from '../provider/netapi';
 import { parsePackage } from '../provider/odj';
 import { testDc } from './support/dc';
 import { accountBySam, deleteAccount, deleteTree, domainTruth, ensureOu, withLdap } from './support/ldap';
+import { netapiClientFiles, type NetapiClientFiles } from './support/netapi-client';
 import { kinitWithPassword, requestOdjAndTestJoin } from './support/peers';
 
 const created: string[] = [];
@@ -22,46 +20,10 @@ function machineName(): string {
   return name;
 }
 
-// A client configuration of our own: private Samba directories, the DC's realm, and Kerberos
-// pointed at the DC by address with `create krb5 conf = no`, so that libnetapi sends no DNS query
-// off loopback (without these two it asks the host's resolver for _kerberos._tcp SRV records).
-let dir: string;
+let files: NetapiClientFiles;
 let backend: NetapiBackend;
 let plain: NetapiBackend;
 let connection: ConnectionSettings;
-
-function writeClientConfig(): { configFile: string; krb5Config: string } {
-  const dc = testDc();
-  dir = mkdtempSync(join(tmpdir(), 'odj-netapi-test-'));
-  const sub = (n: string): string => {
-    const p = join(dir, n);
-    mkdirSync(p, { mode: 0o700 });
-    return p;
-  };
-  const configFile = join(dir, 'smb.conf');
-  writeFileSync(
-    configFile,
-    [
-      '[global]',
-      `workgroup = ${dc.netbiosDomain}`,
-      `realm = ${dc.realm}`,
-      'security = ads',
-      'create krb5 conf = no',
-      `private dir = ${sub('private')}`,
-      `state directory = ${sub('state')}`,
-      `cache directory = ${sub('cache')}`,
-      `lock directory = ${sub('lock')}`,
-      '',
-    ].join('\n'),
-  );
-  const krb5Config = join(dir, 'krb5.conf');
-  writeFileSync(
-    krb5Config,
-    `[libdefaults]\n default_realm = ${dc.realm}\n dns_lookup_realm = false\n dns_lookup_kdc = false\n rdns = false\n` +
-      `[realms]\n ${dc.realm} = {\n  kdc = ${dc.dcIp}\n }\n`,
-  );
-  return { configFile, krb5Config };
-}
 
 const asFacts = (t: NonNullable<Awaited<ReturnType<typeof accountBySam>>>): AccountFacts => ({
   distinguishedName: t.dn,
@@ -99,9 +61,10 @@ const directory: AccountDirectory = {
 
 beforeAll(() => {
   const dc = testDc();
-  const files = writeClientConfig();
-  backend = new NetapiBackend({ ...files, directory });
-  plain = new NetapiBackend(files);
+  files = netapiClientFiles();
+  const { configFile, krb5Config } = files;
+  backend = new NetapiBackend({ configFile, krb5Config, directory });
+  plain = new NetapiBackend({ configFile, krb5Config });
   connection = { bindUser: dc.adminUser, bindPassword: dc.adminPassword };
 });
 
@@ -110,7 +73,7 @@ let ouDn: string | undefined;
 afterAll(async () => {
   for (const n of created) await deleteAccount(`${n}$`);
   if (ouDn) await deleteTree(ouDn);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  files?.cleanup();
 });
 
 const params = (name: string, extra: object = {}) => ({ domain: testDc().domain, machineName: name, dcName: testDc().dcHost, ...extra });
