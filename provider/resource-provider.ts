@@ -188,6 +188,10 @@ export async function update(id: string, olds: PackageOutputs, news: PackageInpu
   if (!current) {
     throw new ProvisioningError('NERR_UserNotFound', `the computer account ${guid} no longer exists; run \`pulumi refresh\` to forget it, then \`pulumi up\` to create it again`, { field: 'machineName' });
   }
+  if (current.samAccountName.toLowerCase() !== `${news.machineName}$`.toLowerCase()) {
+    // Renamed out of band: reuse by name would make another account. Nothing is written.
+    throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the computer account ${guid} is now named ${current.samAccountName}; rename it back or change machineName (which replaces the resource)`, { field: 'machineName' });
+  }
   // Same account: reuse it (a new password, so a new package); the backend moves it to the new OU.
   const params = toParams(news);
   params.options = { ...params.options, reuseAccount: true };

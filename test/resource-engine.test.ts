@@ -4,7 +4,9 @@
 // test DC. Joins are proven by Samba (`net offlinejoin requestodj` + `net ads testjoin`); the
 // directory's own word comes from test/support/ldap.ts, not from the product's LDAP code.
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Attribute, Change } from 'ldapts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildInto, findRepoRoot, loadNative, runProgram, startHost, type ProviderHost, type Props } from '../examples/runner/engine';
@@ -236,6 +238,46 @@ describe('OfflineJoinPackage through the dynamic-provider host', () => {
     for (const k of ['url', 'bindUser', 'bindPassword', 'caCerts']) expect(created.props).not.toHaveProperty(k);
     await h.delete('e', created.id, created.props);
     expect(await accountBySam(`${name}$`)).toBeNull();
+  });
+
+  it('an update refuses an account renamed or deleted out of band and writes nothing; refresh follows the rename', async () => {
+    const h = await host(stackConfig({ 'odj:bindUser': dc.adminUser, 'odj:bindPassword': dc.adminPassword }));
+    const name = machineName();
+    const other = machineName();
+    const inputs: Props = { __provider: providerText, domain: dc.domain, machineName: name, rotationTriggers: { g: '1' } };
+    const created = await h.create('n', inputs);
+    packages.push(String(created.props.packageText));
+    const dn = String(created.props.distinguishedName);
+    await withLdap((c) => c.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'sAMAccountName', values: [`${other}$`] }) })));
+    await expect(h.update('n', created.id, created.props, { ...inputs, rotationTriggers: { g: '2' } })).rejects.toThrow(/ERROR_INVALID_PARAMETER \(87\): machineName: .*now named/);
+    expect(await accountBySam(`${name}$`)).toBeNull();
+    const refreshed = await h.read('n', created.id, created.props);
+    expect(refreshed.props).toMatchObject({ samAccountName: `${other}$`, objectGuid: created.id, packageText: created.props.packageText });
+
+    expect(await deleteAccount(`${other}$`)).toBe(true);
+    await expect(h.update('n', created.id, created.props, { ...inputs, rotationTriggers: { g: '3' } })).rejects.toThrow(/NERR_UserNotFound \(2221\)/);
+    expect(await accountBySam(`${name}$`)).toBeNull();
+  });
+
+  it('a state written from another checkout finds the provider by package name from the program folder', async () => {
+    // The absolute path in `__provider` no longer exists; the program folder has the package installed.
+    const moved = providerText.replace(join(outDir, 'provider', 'resource-provider.js'), '/nonexistent/checkout/dist/provider/resource-provider.js');
+    expect(moved).not.toBe(providerText);
+    const program = join(outDir, 'program-elsewhere');
+    const pkgDir = join(program, 'node_modules', 'pulumi-offline-join');
+    mkdirSync(pkgDir, { recursive: true });
+    writeFileSync(join(pkgDir, 'package.json'), JSON.stringify({ name: 'pulumi-offline-join', main: 'dist/provider/index.js' }));
+    symlinkSync(outDir, join(pkgDir, 'dist'));
+    const h = await startHost({ cwd: program });
+    hosts.push(h);
+    await h.configure(stackConfig());
+    const r = await h.check('m', {}, { __provider: moved, domain: dc.domain, machineName: 'THIS-NAME-IS-TOO-LONG' });
+    expect(r.failures.map((f) => f.property)).toEqual(['machineName']);
+    // And with neither location available, the error says which module was missing.
+    const lost = await startHost({ cwd: tmpdir() });
+    hosts.push(lost);
+    await lost.configure({});
+    await expect(lost.check('m', {}, { __provider: moved, domain: dc.domain, machineName: 'M1' })).rejects.toThrow(/Cannot find module 'pulumi-offline-join\/dist\/provider\/resource-provider.js'/);
   });
 
   it('check failures reach the engine per property', async () => {
