@@ -1,0 +1,118 @@
+// Connection settings for commands that talk to the DC: flags first, then the same environment
+// variables the Pulumi provider reads. The bind password comes from a file, ODJ_BIND_PASSWORD or
+// a no-echo prompt on a terminal; never from an argument.
+import { readFileSync } from 'node:fs';
+import type { ConnectionSettings } from '../backend';
+import { bool, nonEmpty, str, type Parsed } from './args';
+import { readStdin } from './io';
+import { UsageError } from './usage';
+
+const env = {
+  url: 'ODJ_LDAP_URL',
+  startTls: 'ODJ_START_TLS',
+  bindUser: 'ODJ_BIND_USER',
+  bindPassword: 'ODJ_BIND_PASSWORD',
+  caFile: 'ODJ_CA_FILE',
+  insecureSkipTlsVerify: 'ODJ_INSECURE_SKIP_TLS_VERIFY',
+  timeoutMs: 'ODJ_TIMEOUT_MS',
+} as const;
+
+const truthy = (v: string | undefined): boolean => v !== undefined && /^(1|true|yes)$/i.test(v);
+
+function readCa(path: string, command: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read the CA file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, command);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${path} holds no PEM certificate`, command);
+  return [text];
+}
+
+/** The first line of a password file (or stdin), without its line end. */
+async function passwordFromFile(path: string, command: string): Promise<string> {
+  let text: string;
+  try {
+    text = path === '-' ? (await readStdin()).toString('utf8') : readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read the password file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, command);
+  }
+  const line = text.split(/\r?\n/)[0] ?? '';
+  if (line === '') throw new UsageError(`the password file ${path} is empty`, command);
+  return line;
+}
+
+/** Reads a line from the terminal with echo off. */
+function prompt(question: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stdin = process.stdin;
+    process.stderr.write(question);
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.setEncoding('utf8');
+    let value = '';
+    const done = (err?: Error): void => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.removeListener('data', onData);
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onData = (chunk: string): void => {
+      for (const c of chunk) {
+        if (c === '\r' || c === '\n' || c === '\u0004') return done();
+        if (c === '\u0003') return done(new UsageError('interrupted'));
+        if (c === '\u007f' || c === '\b') value = value.slice(0, -1);
+        else value += c;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
+/** Everything but the password, which `bindPassword` resolves (it may prompt). */
+export function connectionFromArgs(p: Parsed, command: string, e: NodeJS.ProcessEnv = process.env): ConnectionSettings {
+  const url = nonEmpty(p, 'url', command) ?? (e[env.url] || undefined);
+  const bindUser = nonEmpty(p, 'user', command) ?? (e[env.bindUser] || undefined);
+  const caFile = nonEmpty(p, 'cafile', command) ?? (e[env.caFile] || undefined);
+  const insecure = bool(p, 'insecure-skip-tls-verify') || truthy(e[env.insecureSkipTlsVerify]);
+  if (insecure && caFile && p.values['insecure-skip-tls-verify']) {
+    throw new UsageError('--cafile and --insecure-skip-tls-verify contradict each other', command);
+  }
+  let timeoutMs: number | undefined;
+  const t = str(p, 'timeout');
+  if (t !== undefined) {
+    const s = Number(t);
+    if (!Number.isFinite(s) || s <= 0 || s > 3600) throw new UsageError('--timeout takes seconds, a number between 0 and 3600', command);
+    timeoutMs = Math.round(s * 1000);
+  } else if (e[env.timeoutMs]) {
+    const ms = Number(e[env.timeoutMs]);
+    if (!Number.isFinite(ms) || ms <= 0) throw new UsageError(`${env.timeoutMs} must be a positive number of milliseconds`, command);
+    timeoutMs = ms;
+  }
+  if (!bindUser) throw new UsageError(`a bind user is required: --user USER or ${env.bindUser}`, command);
+  return {
+    ...(url ? { url } : {}),
+    ...(bool(p, 'starttls') || truthy(e[env.startTls]) ? { startTls: true } : {}),
+    bindUser,
+    ...(caFile ? { caCerts: readCa(caFile, command) } : {}),
+    ...(insecure ? { insecureSkipTlsVerify: true } : {}),
+    ...(timeoutMs ? { timeoutMs } : {}),
+  };
+}
+
+/** The bind password: --password-file, then ODJ_BIND_PASSWORD, then a prompt on a terminal. */
+export async function bindPassword(p: Parsed, user: string, command: string, e: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const file = nonEmpty(p, 'password-file', command);
+  if (file !== undefined) return passwordFromFile(file, command);
+  const fromEnv = e[env.bindPassword];
+  if (fromEnv) return fromEnv;
+  if (process.stdin.isTTY && process.stderr.isTTY) {
+    const pw = await prompt(`Password for ${user}: `);
+    if (pw === '') throw new UsageError('no password given', command);
+    return pw;
+  }
+  throw new UsageError(`no bind password: use --password-file FILE, set ${env.bindPassword}, or run on a terminal to be asked`, command);
+}

@@ -1,0 +1,82 @@
+// `odj delete`: remove computer accounts by name or objectGUID over one connection, with their
+// child objects (tree delete). Refuses anything that is not a computer account.
+import type { ProvisioningParams } from '../backend';
+import { ProvisioningError } from '../errors';
+import { validateParams } from '../provisioning';
+import { deleteByDn, findAccountByGuid, findAccountBySamName, type FoundAccount } from '../directory/accounts';
+import { withDirectory } from '../directory/connection';
+import { readRootDse } from '../directory/discovery';
+import { bool, connectionOptions, list, nonEmpty, parse } from './args';
+import { bindPassword, connectionFromArgs } from './connection';
+import { describeError } from './output';
+import { HELP, UsageError } from './usage';
+
+const C = 'delete';
+/** SERVER_TRUST_ACCOUNT | PARTIAL_SECRETS_ACCOUNT: a DC or RODC. Deleting one breaks the domain. */
+const DC_ACCOUNT = 0x2000 | 0x04000000;
+const GUID = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
+
+export async function run(args: string[]): Promise<number> {
+  const p = parse(
+    C,
+    args,
+    {
+      domain: { type: 'string' },
+      dcname: { type: 'string' },
+      machine: { type: 'string', multiple: true },
+      guid: { type: 'string', multiple: true },
+      'ignore-missing': { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      ...connectionOptions,
+    },
+    false,
+  );
+  if (bool(p, 'help')) {
+    process.stdout.write(HELP.delete + '\n');
+    return 0;
+  }
+  const domain = nonEmpty(p, 'domain', C);
+  if (!domain) throw new UsageError('--domain is required', C);
+  const dcName = nonEmpty(p, 'dcname', C);
+  const machines = list(p, 'machine');
+  const guids = list(p, 'guid');
+  if (machines.length + guids.length === 0) throw new UsageError('name the accounts: --machine NAME or --guid GUID', C);
+  for (const g of guids) if (!GUID.test(g)) throw new UsageError(`--guid ${g} is not a GUID`, C);
+  // The same rules as provisioning for the domain, DC and machine names.
+  const v = machines.map((m) => validateParams({ domain, machineName: m, ...(dcName ? { dcName } : {}) } as ProvisioningParams));
+  if (machines.length === 0) validateParams({ domain, machineName: 'X', ...(dcName ? { dcName } : {}) });
+  const connection = connectionFromArgs(p, C);
+  connection.bindPassword = await bindPassword(p, connection.bindUser as string, C);
+  const quiet = bool(p, 'quiet');
+  const ignoreMissing = bool(p, 'ignore-missing');
+  const target = { host: dcName ?? domain, unreachableCode: dcName ? ('ERROR_INVALID_DOMAIN_ROLE' as const) : ('ERROR_NO_SUCH_DOMAIN' as const), unreachableField: dcName ? 'dcName' : 'domain' };
+  let failed = 0;
+  await withDirectory(connection, target, async (conn) => {
+    const base = (await readRootDse(conn)).defaultNamingContext;
+    const wanted: { label: string; find: () => Promise<FoundAccount | null>; field: string }[] = [
+      ...v.map((x) => ({ label: `${x.account.machineName.toUpperCase()}$`, find: () => findAccountBySamName(conn, base, `${x.account.machineName.toUpperCase()}$`), field: 'machineName' })),
+      ...guids.map((g) => ({ label: g, find: () => findAccountByGuid(conn, base, g.replace(/[{}]/g, '').toLowerCase()), field: 'objectGuid' })),
+    ];
+    for (const w of wanted) {
+      try {
+        const found = await w.find();
+        if (!found) {
+          if (ignoreMissing) {
+            if (!quiet) process.stdout.write(`${w.label}: not found, nothing to delete\n`);
+            continue;
+          }
+          throw new ProvisioningError('NERR_UserNotFound', `${w.label} does not exist in ${domain}`, { field: w.field });
+        }
+        if (!found.isComputer) throw new ProvisioningError('ERROR_ACCESS_DENIED', `${found.distinguishedName} is not a computer account; not deleted`, { field: w.field });
+        if (found.userAccountControl & DC_ACCOUNT) throw new ProvisioningError('ERROR_ACCESS_DENIED', `${found.distinguishedName} is a domain controller's account; not deleted`, { field: w.field });
+        await deleteByDn(conn, found.distinguishedName);
+        if (!quiet) process.stdout.write(`Deleted ${found.distinguishedName} (${found.objectGuid})\n`);
+      } catch (e) {
+        if (!(e instanceof ProvisioningError)) throw e;
+        failed++;
+        process.stderr.write(`odj: ${describeError(e)}\n`);
+      }
+    }
+  });
+  return failed ? 1 : 0;
+}

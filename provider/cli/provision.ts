@@ -1,0 +1,223 @@
+// `odj provision`: djoin /provision over LDAP, for one machine or a batch over one connection.
+// Everything the user gave is checked (flags, every batch line, output paths) before the DC is
+// contacted, so a mistake never leaves an account without its package file.
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConnectionSettings, ProvisioningParams, ProvisionResult } from '../backend';
+import { ProvisioningError } from '../errors';
+import { packageToFileForm } from '../odj/text';
+import { validateParams, type ValidatedParams } from '../provisioning';
+import { deleteByDn } from '../directory/accounts';
+import { openDomain, provisionOne } from '../directory/provision';
+import { bool, connectionOptions, list, nonEmpty, parse, type Options, type Parsed } from './args';
+import { bindPassword, connectionFromArgs } from './connection';
+import { assertAbsent, readInput, writeSecretFile } from './io';
+import { describeError, describeResult, resultFacts } from './output';
+import { HELP, UsageError } from './usage';
+
+const C = 'provision';
+
+const options: Options = {
+  domain: { type: 'string' },
+  machine: { type: 'string' },
+  machineou: { type: 'string' },
+  dcname: { type: 'string' },
+  reuse: { type: 'boolean' },
+  defpwd: { type: 'boolean' },
+  nosearch: { type: 'boolean' },
+  downlevel: { type: 'boolean' },
+  rootcacerts: { type: 'boolean' },
+  certtemplate: { type: 'string', multiple: true },
+  policynames: { type: 'string', multiple: true },
+  policypaths: { type: 'string', multiple: true },
+  netbios: { type: 'string' },
+  psite: { type: 'string' },
+  dsite: { type: 'string' },
+  primarydns: { type: 'string' },
+  savefile: { type: 'string' },
+  printblob: { type: 'boolean' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  batch: { type: 'string' },
+  savedir: { type: 'string' },
+  ...connectionOptions,
+};
+
+/** djoin takes policy lists separated by semicolons; we also take the flag repeated. */
+const splitList = (p: Parsed, k: string): string[] | undefined => {
+  const v = list(p, k).flatMap((x) => x.split(';')).map((x) => x.trim());
+  if (v.some((x) => x === '')) throw new UsageError(`--${k} has an empty name`, C);
+  return v.length ? v : undefined;
+};
+
+/** The ProvisioningParams every machine shares, from the flags. */
+function baseParams(p: Parsed): Omit<ProvisioningParams, 'machineName'> {
+  const domain = nonEmpty(p, 'domain', C);
+  if (!domain) throw new UsageError('--domain is required', C);
+  const psite = nonEmpty(p, 'psite', C);
+  const dsite = nonEmpty(p, 'dsite', C);
+  if (psite && dsite) throw new UsageError('--psite and --dsite are alternatives: a persistent or a dynamic site', C);
+  const opts = {
+    reuseAccount: bool(p, 'reuse'),
+    useDefaultPassword: bool(p, 'defpwd'),
+    skipAccountSearch: bool(p, 'nosearch'),
+    downlevelPrivSupport: bool(p, 'downlevel'),
+    rootCaCerts: bool(p, 'rootcacerts'),
+    persistentSite: !!psite,
+  };
+  const certTemplateNames = list(p, 'certtemplate');
+  if (certTemplateNames.some((x) => x.trim() === '')) throw new UsageError('--certtemplate needs a template name', C);
+  const params: Omit<ProvisioningParams, 'machineName'> = {
+    domain,
+    options: Object.fromEntries(Object.entries(opts).filter(([, v]) => v)),
+  };
+  const set = <K extends keyof ProvisioningParams>(k: K, v: ProvisioningParams[K] | undefined): void => {
+    if (v !== undefined) (params as ProvisioningParams)[k] = v;
+  };
+  set('machineAccountOU', nonEmpty(p, 'machineou', C));
+  set('dcName', nonEmpty(p, 'dcname', C));
+  set('certTemplateNames', certTemplateNames.length ? certTemplateNames : undefined);
+  set('machinePolicyNames', splitList(p, 'policynames'));
+  set('machinePolicyPaths', splitList(p, 'policypaths'));
+  set('netbiosName', nonEmpty(p, 'netbios', C));
+  set('siteName', psite ?? dsite);
+  set('primaryDnsDomain', nonEmpty(p, 'primarydns', C));
+  return params;
+}
+
+interface Job {
+  /** where the request came from, for messages (`--machine` or `line 12`) */
+  origin: string;
+  params: ProvisioningParams;
+  v: ValidatedParams;
+  savefile?: string;
+}
+
+/** `NAME [OU-DN]` per line; blank lines and # comments skipped. */
+function batchLines(text: string): { line: number; name: string; ou?: string }[] {
+  const out: { line: number; name: string; ou?: string }[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const s = raw.trim();
+    if (s === '' || s.startsWith('#')) return;
+    const m = /^(\S+)(?:\s+(.+))?$/.exec(s) as RegExpExecArray;
+    out.push({ line: i + 1, name: m[1], ...(m[2] ? { ou: m[2].trim() } : {}) });
+  });
+  return out;
+}
+
+async function jobsOf(p: Parsed, base: Omit<ProvisioningParams, 'machineName'>): Promise<Job[]> {
+  const batch = nonEmpty(p, 'batch', C);
+  if (!batch) {
+    const machine = nonEmpty(p, 'machine', C);
+    if (!machine) throw new UsageError('--machine is required (or --batch FILE)', C);
+    const savefile = nonEmpty(p, 'savefile', C);
+    if (!savefile && !bool(p, 'printblob')) throw new UsageError('say where the package goes: --savefile FILE and/or --printblob', C);
+    if (p.values.savedir !== undefined) throw new UsageError('--savedir goes with --batch', C);
+    if (savefile) assertAbsent(savefile, '--savefile', C);
+    const params = { ...base, machineName: machine };
+    return [{ origin: '--machine', params, v: validateParams(params), ...(savefile ? { savefile } : {}) }];
+  }
+  for (const k of ['machine', 'savefile', 'printblob']) {
+    if (p.values[k] !== undefined) throw new UsageError(`--${k} does not go with --batch (each line names a machine; --savedir holds the files)`, C);
+  }
+  const dir = nonEmpty(p, 'savedir', C);
+  if (!dir) throw new UsageError('--batch needs --savedir DIR for the package files', C);
+  const lines = batchLines((await readInput(batch, C)).toString('utf8'));
+  if (lines.length === 0) throw new UsageError(`${batch} names no machine`, C);
+  const seen = new Map<string, number>();
+  const errors: string[] = [];
+  const jobs: Job[] = [];
+  for (const l of lines) {
+    const origin = `line ${l.line}`;
+    const key = l.name.toUpperCase();
+    if (seen.has(key)) {
+      errors.push(`${origin}: ${l.name} is already on line ${seen.get(key)}`);
+      continue;
+    }
+    seen.set(key, l.line);
+    const params = { ...base, machineName: l.name, ...(l.ou ? { machineAccountOU: l.ou } : {}) };
+    try {
+      jobs.push({ origin, params, v: validateParams(params), savefile: join(dir, `${l.name}.txt`) });
+    } catch (e) {
+      if (!(e instanceof ProvisioningError)) throw e;
+      errors.push(`${origin}: ${describeError(e)}`);
+    }
+  }
+  if (errors.length) throw new ProvisioningError('ERROR_INVALID_PARAMETER', `${batch}: nothing was provisioned:\n  ${errors.join('\n  ')}`);
+  const d0 = jobs[0].v.domain;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!statSync(dir).isDirectory()) throw new UsageError(`--savedir ${dir} is not a directory`, C);
+  for (const j of jobs) {
+    assertAbsent(j.savefile as string, 'package file', C);
+    // Validation gives every job the same domain and DC; the one connection serves them all.
+    if (j.v.domain.domain !== d0.domain || j.v.domain.dcName !== d0.dcName) throw new UsageError('a batch goes to one domain and DC', C);
+  }
+  return jobs;
+}
+
+/** Writes the package; if that fails, an account we just created is deleted again. */
+async function deliver(conn: Parameters<typeof deleteByDn>[0], job: Job, r: ProvisionResult, printblob: boolean): Promise<void> {
+  if (job.savefile) {
+    try {
+      writeSecretFile(job.savefile, packageToFileForm(r.packageBinary));
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code ?? 'error';
+      let after = r.reused ? 'the reused account has a new password that only this lost package held' : 'the account was deleted again';
+      if (!r.reused) await deleteByDn(conn, r.account.distinguishedName).catch(() => (after = 'deleting the new account failed too'));
+      throw new ProvisioningError('ERROR_ACCESS_DENIED', `${job.origin}: cannot write ${job.savefile} (${why}); ${after}`, { field: 'savefile' });
+    }
+  }
+  if (printblob) process.stdout.write(`${r.packageText}\n`);
+}
+
+export async function run(args: string[]): Promise<number> {
+  const p = parse(C, args, options, false);
+  if (bool(p, 'help')) {
+    process.stdout.write(HELP.provision + '\n');
+    return 0;
+  }
+  const json = bool(p, 'json');
+  const quiet = bool(p, 'quiet');
+  const printblob = bool(p, 'printblob');
+  if (json && printblob) throw new UsageError('--json and --printblob both want stdout; use --savefile with --json', C);
+  const base = baseParams(p);
+  const connection: ConnectionSettings = connectionFromArgs(p, C);
+  const jobs = await jobsOf(p, base);
+  connection.bindPassword = await bindPassword(p, connection.bindUser as string, C);
+
+  const isBatch = p.values.batch !== undefined;
+  // Summaries go to stderr when stdout carries the package text.
+  const say = (s: string): void => {
+    if (!quiet && !json) (printblob ? process.stderr : process.stdout).write(s);
+  };
+  const { conn, discovery } = await openDomain(jobs[0].v.domain, connection);
+  const facts: Record<string, unknown>[] = [];
+  let failed = 0;
+  try {
+    for (const [i, job] of jobs.entries()) {
+      const tag = isBatch ? `[${i + 1}/${jobs.length}] ${job.params.machineName}: ` : '';
+      try {
+        if (!conn.client.isConnected) throw new ProvisioningError('ERROR_DS_SERVER_DOWN', 'the connection to the DC was lost earlier in this batch', { field: 'connection.url' });
+        const r = await provisionOne(conn, discovery, job.v.account);
+        await deliver(conn, job, r, printblob);
+        facts.push({ machineName: job.params.machineName, ...resultFacts(r, job.savefile) });
+        if (isBatch) {
+          if (!quiet) process.stderr.write(`${tag}${r.reused ? 'reused' : 'created'} ${r.account.distinguishedName}\n`);
+        } else say(describeResult(r, job.savefile));
+      } catch (e) {
+        if (!(e instanceof ProvisioningError) || !isBatch) throw e;
+        failed++;
+        facts.push({ machineName: job.params.machineName, error: { code: e.code, errno: e.errno, message: e.message } });
+        process.stderr.write(`${tag}odj: ${describeError(e)}\n`);
+      }
+    }
+  } finally {
+    await conn.close();
+  }
+  if (json) process.stdout.write(JSON.stringify(isBatch ? facts : facts[0], null, 2) + '\n');
+  if (isBatch) {
+    say(`${jobs.length - failed} of ${jobs.length} provisioned; packages in ${nonEmpty(p, 'savedir', C)}\n`);
+    if (failed) process.stderr.write(`odj: ${failed} of ${jobs.length} failed\n`);
+  }
+  return failed ? 1 : 0;
+}

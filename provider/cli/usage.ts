@@ -1,0 +1,128 @@
+// What the user typed was wrong (exit 2), and the help text of each command. Kept free of any
+// import so that `odj --help` and argument errors cost nothing to load.
+
+/** A usage error: bad flag, missing value, conflicting options. The CLI exits 2 with it. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    /** the command whose help the user should read */
+    readonly command?: string,
+  ) {
+    super(message);
+  }
+}
+
+const CONNECTION = `Connection (flags win over the environment variables in brackets):
+  --url URL                  ldaps://host[:636] or ldap://host[:389] with --starttls
+                             [ODJ_LDAP_URL] (default ldaps://<dcname or domain>)
+  --starttls                 upgrade an ldap:// URL with StartTLS [ODJ_START_TLS]
+  --user USER                bind as user@realm, DOMAIN\\user or a DN [ODJ_BIND_USER]
+  --password-file FILE       read the bind password from FILE (first line; - = stdin)
+                             else [ODJ_BIND_PASSWORD], else a prompt on a terminal.
+                             A password is never taken as an argument.
+  --cafile FILE              PEM CA certificates to verify the DC's TLS certificate [ODJ_CA_FILE]
+  --insecure-skip-tls-verify do not verify the DC's certificate (testing only)
+  --timeout SECONDS          per network step (default 15) [ODJ_TIMEOUT_MS in ms]`;
+
+export const HELP: Record<string, string> = {
+  main: `odj: offline domain join packages, like djoin /provision, from any OS over LDAPS
+
+Usage: odj <command> [options]
+
+Commands:
+  provision   create or reuse a computer account and write its offline join package
+  inspect     decode a package (binary, text or file form) and print every field
+  unattend    render the unattend.xml section that carries a package
+  delete      delete computer accounts
+  help        show help for a command (odj help provision)
+
+Options:
+  -h, --help     help
+  -V, --version  version
+
+Exit status: 0 ok; 1 a provisioning, directory or package error (its Windows name and
+number are in the message); 2 a usage error.`,
+
+  provision: `Usage: odj provision --domain DOMAIN --machine NAME (--savefile FILE | --printblob) [options]
+       odj provision --domain DOMAIN --batch FILE --savedir DIR [options]
+
+Creates the computer account NAME$ in DOMAIN (or resets an existing one with --reuse) and
+writes its offline domain join package, as djoin /provision does.
+
+Provisioning (djoin's vocabulary):
+  --domain DOMAIN        DNS (or NetBIOS) name of the domain to join
+  --machine NAME         computer name (1-15 letters, digits, hyphens)
+  --machineou DN         full DN of the OU for the account (default: the Computers container)
+  --dcname DC            the DC to use (host name or IPv4 address)
+  --reuse                reuse an existing account; its password is reset
+  --defpwd               use the default password (the lower-case machine name; not recommended)
+  --nosearch             skip the search for an existing account (needs --dcname)
+  --downlevel            allow a DC older than Windows Server 2008 R2
+  --rootcacerts          include the root CA certificates
+  --certtemplate NAME    certificate template to include (repeatable)
+  --policynames NAMES    group policy names to include, separated by ; (repeatable)
+  --policypaths PATHS    Registry.pol paths to include, separated by ; (repeatable)
+  --netbios NAME         NetBIOS name of the computer, if it differs
+  --psite SITE           persistent site: the computer always uses SITE
+  --dsite SITE           dynamic site: the computer starts in SITE
+  --primarydns DOMAIN    primary DNS domain of the computer
+
+Output:
+  --savefile FILE        write the package in djoin's file form (UTF-16LE, BOM, NUL), mode 0600;
+                         an existing FILE is never overwritten
+  --printblob            print the package text (base64, for unattend.xml) on stdout
+  --json                 print the account facts as JSON (no secrets) instead of text
+  -q, --quiet            print no summary
+
+Batch (many machines over one connection):
+  --batch FILE           one machine per line: NAME [OU-DN]; blank lines and # comments skipped
+                         (- = stdin)
+  --savedir DIR          write DIR/NAME.txt for each machine (created 0700 if missing)
+  Progress goes to stderr. Every line is checked before the DC is contacted.
+
+${CONNECTION}
+
+Examples:
+  ODJ_BIND_PASSWORD=... odj provision --domain corp.example --machine WS01 \\
+      --user admin@corp.example --cafile ca.pem --savefile ws01.txt
+  odj provision --domain corp.example --batch machines.txt --savedir packages/ \\
+      --user admin@corp.example --password-file pw.txt --cafile ca.pem`,
+
+  inspect: `Usage: odj inspect FILE|- [--json] [--show-secrets]
+
+Decodes an offline domain join package in any form (binary, base64 text, or djoin's UTF-16
+file form; - reads stdin) and prints every field. The machine password is redacted.
+
+Options:
+  --json           print a JSON object instead of text
+  --show-secrets   print the machine password and private key bytes too`,
+
+  unattend: `Usage: odj unattend FILE|- [--arch amd64|arm64]... [--out FILE]
+
+Renders the unattend.xml (offlineServicing pass, Microsoft-Windows-UnattendedJoin) that
+carries the package, for Windows Setup to join the image offline. The package is checked first.
+
+Options:
+  --arch ARCH      processor architecture: amd64 (default) or arm64; repeat for both
+  --out FILE       write the XML to FILE (mode 0600, never overwritten) instead of stdout`,
+
+  delete: `Usage: odj delete --domain DOMAIN (--machine NAME | --guid GUID)... [options]
+
+Deletes computer accounts (with their child objects) over one connection. Only computer
+accounts are deleted; anything else is refused.
+
+Options:
+  --domain DOMAIN      DNS name of the domain
+  --dcname DC          the DC to use
+  --machine NAME       computer name (repeatable)
+  --guid GUID          objectGUID of the account (repeatable)
+  --ignore-missing     an account that does not exist is not an error
+  -q, --quiet          print nothing on success
+
+${CONNECTION}`,
+};
+
+export function helpFor(command: string | undefined): string {
+  return HELP[command ?? 'main'] ?? HELP.main;
+}
