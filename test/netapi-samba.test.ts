@@ -206,6 +206,14 @@ describe('netapi backend through Samba libnetapi', () => {
     expect(await accountBySam(`${name}$`)).toBeNull();
   });
 
+  it('a DC that does not answer: ERROR_CAN_NOT_COMPLETE, quickly, and nothing done', async () => {
+    const name = machineName();
+    // 127.0.0.2 is loopback with nothing listening: the connection is refused at once.
+    const e = await expectProvisioningError(backend.provision(params(name, { dcName: '127.0.0.2' }), connection));
+    expect([e.code, e.errno]).toEqual(['ERROR_CAN_NOT_COMPLETE', 1003]);
+    expect(await accountBySam(`${name}$`)).toBeNull();
+  });
+
   it('refuses what Samba cannot put in a package with ERROR_NOT_SUPPORTED naming the field', async () => {
     const cases: Array<[object, string]> = [
       [{ certTemplateNames: ['Machine'] }, 'certTemplateNames'],

@@ -3,7 +3,7 @@
 // network connection (what `runas /netonly` does); the calling thread impersonates it for the
 // duration of the calls and reverts on every path. Windows only checks these credentials when a
 // connection is made, so a wrong password surfaces from the Net* call (ERROR_LOGON_FAILURE).
-import { ProvisioningError } from '../errors';
+import { ProvisioningError, WindowsCodes } from '../errors';
 import { openLibrary } from './library';
 import { pointerValue, type KoffiModule } from './koffi';
 import type { NativeCredentials } from './native';
@@ -44,18 +44,18 @@ export function loadImpersonator(koffi: KoffiModule): Impersonator {
       const { user, domain } = splitAccount(credentials);
       const out: unknown[] = [null];
       if (!logonUser(user, domain, credentials.password ?? '', LOGON32_LOGON_NEW_CREDENTIALS, LOGON32_PROVIDER_WINNT50, out)) {
-        throw new ProvisioningError((lastError() as number) || 1326, 'LogonUserW refused the credentials', { field: 'bindUser' });
+        throw new ProvisioningError((lastError() as number) || WindowsCodes.ERROR_LOGON_FAILURE, 'LogonUserW refused the credentials', { field: 'bindUser' });
       }
       const token = pointerValue(koffi, out[0]);
       try {
         if (!impersonate(token)) {
-          throw new ProvisioningError((lastError() as number) || 5, 'ImpersonateLoggedOnUser failed', { field: 'bindUser' });
+          throw new ProvisioningError((lastError() as number) || WindowsCodes.ERROR_ACCESS_DENIED, 'ImpersonateLoggedOnUser failed', { field: 'bindUser' });
         }
         try {
           return fn();
         } finally {
           // A thread left impersonating would act as someone else from here on: fail loudly.
-          if (!revert()) throw new ProvisioningError((lastError() as number) || 5, 'RevertToSelf failed');
+          if (!revert()) throw new ProvisioningError((lastError() as number) || WindowsCodes.ERROR_ACCESS_DENIED, 'RevertToSelf failed');
         }
       } finally {
         closeHandle(token);

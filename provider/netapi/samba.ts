@@ -112,7 +112,7 @@ export function loadSamba(options: SambaOptions = {}): NativeNetapi {
       const st = capture(() => calls.init(out) as number).value;
       ctx = pointerValue(koffi, out[0]);
       if (st !== 0 || ctx === null) {
-        throw statusError(st || 31, 'libnetapi_init', `cannot load the Samba configuration ${options.configFile ?? '(generated)'}`, 'configFile');
+        throw statusError(st || 'ERROR_INVALID_DATA', 'libnetapi_init', `cannot load the Samba configuration ${options.configFile ?? '(generated)'}`, 'configFile');
       }
       if (credentials.user !== undefined) check(calls.setUsername(ctx, credentials.user) as number, 'libnetapi_set_username');
       if (credentials.password !== undefined) check(calls.setPassword(ctx, credentials.password) as number, 'libnetapi_set_password');
@@ -161,7 +161,7 @@ export function loadSamba(options: SambaOptions = {}): NativeNetapi {
         const p = pointerValue(koffi, bin[0]);
         try {
           if (st !== 0) throw statusError(st, 'NetProvisionComputerAccount', explain(st));
-          if (p === null || size[0] === 0) throw statusError(13, 'NetProvisionComputerAccount', 'it returned no package');
+          if (p === null || size[0] === 0) throw statusError('ERROR_INVALID_DATA', 'NetProvisionComputerAccount', 'it returned no package');
           return Buffer.from(Buffer.from(koffi.view(p, size[0])));
         } finally {
           if (p !== null) calls.bufferFree(p);
@@ -175,10 +175,10 @@ export function loadSamba(options: SambaOptions = {}): NativeNetapi {
         try {
           if (isNoSuchAccount(st)) return null;
           if (st !== 0) throw statusError(st, 'NetUserGetInfo', explain(st));
-          if (p === null) throw statusError(13, 'NetUserGetInfo', 'it returned no data');
+          if (p === null) throw statusError('ERROR_INVALID_DATA', 'NetUserGetInfo', 'it returned no data');
           const u = koffi.decode(p, UserInfo23) as { usri23_name: string | null; usri23_flags: number; usri23_user_sid: unknown };
           const sid = pointerValue(koffi, u.usri23_user_sid);
-          if (sid === null) throw statusError(13, 'NetUserGetInfo', 'the account has no SID');
+          if (sid === null) throw statusError('ERROR_INVALID_DATA', 'NetUserGetInfo', 'the account has no SID');
           return { name: u.usri23_name ?? '', flags: u.usri23_flags, sid: readSid(koffi, sid) };
         } finally {
           if (p !== null) calls.bufferFree(p);

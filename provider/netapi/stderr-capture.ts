@@ -8,6 +8,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openLibrary } from './library';
 import type { KoffiModule } from './koffi';
+import { WindowsCodes } from '../errors';
 
 /** Runs fn with fds 1 and 2 going to the session's private file; returns fn's result and what was
  *  written there since the previous call. */
@@ -48,14 +49,14 @@ export function stderrCapture(koffi: KoffiModule, dir: string): StderrCapture {
 
 /** NTSTATUS names libnetapi prints for a failed connection, to the Windows results they stand for. */
 const ntStatusToWin32: Record<string, number> = {
-  NT_STATUS_LOGON_FAILURE: 1326, // ERROR_LOGON_FAILURE
-  NT_STATUS_WRONG_PASSWORD: 1326,
-  NT_STATUS_NO_SUCH_USER: 1326,
-  NT_STATUS_ACCESS_DENIED: 5, // ERROR_ACCESS_DENIED
-  NT_STATUS_ACCOUNT_DISABLED: 1331, // ERROR_ACCOUNT_DISABLED
-  NT_STATUS_ACCOUNT_LOCKED_OUT: 1909, // ERROR_ACCOUNT_LOCKED_OUT
-  NT_STATUS_PASSWORD_EXPIRED: 1330, // ERROR_PASSWORD_EXPIRED
-  NT_STATUS_PASSWORD_MUST_CHANGE: 1907, // ERROR_PASSWORD_MUST_CHANGE
+  NT_STATUS_LOGON_FAILURE: WindowsCodes.ERROR_LOGON_FAILURE,
+  NT_STATUS_WRONG_PASSWORD: WindowsCodes.ERROR_LOGON_FAILURE,
+  NT_STATUS_NO_SUCH_USER: WindowsCodes.ERROR_LOGON_FAILURE,
+  NT_STATUS_ACCESS_DENIED: WindowsCodes.ERROR_ACCESS_DENIED,
+  NT_STATUS_ACCOUNT_DISABLED: WindowsCodes.ERROR_ACCOUNT_DISABLED,
+  NT_STATUS_ACCOUNT_LOCKED_OUT: WindowsCodes.ERROR_ACCOUNT_LOCKED_OUT,
+  NT_STATUS_PASSWORD_EXPIRED: WindowsCodes.ERROR_PASSWORD_EXPIRED,
+  NT_STATUS_PASSWORD_MUST_CHANGE: WindowsCodes.ERROR_PASSWORD_MUST_CHANGE,
 };
 
 /** The last known NTSTATUS in the captured text, as a Windows result; null when none is known. */

@@ -63,7 +63,7 @@ export function loadWindows(options: LibraryOptions = {}): NativeNetapi {
     const p = pointerValue(koffi, bin[0]);
     try {
       if (status !== 0) throw statusError(status, call);
-      if (p === null || size[0] === 0) throw statusError(13, call, 'it returned no package');
+      if (p === null || size[0] === 0) throw statusError('ERROR_INVALID_DATA', call, 'it returned no package');
       return Buffer.from(Buffer.from(koffi.view(p, size[0])));
     } finally {
       if (p !== null) bufferFree(p);
@@ -96,10 +96,10 @@ export function loadWindows(options: LibraryOptions = {}): NativeNetapi {
       try {
         if (isNoSuchAccount(st)) return null;
         if (st !== 0) throw statusError(st, 'NetUserGetInfo');
-        if (p === null) throw statusError(13, 'NetUserGetInfo', 'it returned no data');
+        if (p === null) throw statusError('ERROR_INVALID_DATA', 'NetUserGetInfo', 'it returned no data');
         const u = koffi.decode(p, UserInfo23) as { usri23_name: string | null; usri23_flags: number; usri23_user_sid: unknown };
         const sidPtr = pointerValue(koffi, u.usri23_user_sid);
-        if (sidPtr === null) throw statusError(13, 'NetUserGetInfo', 'the account has no SID');
+        if (sidPtr === null) throw statusError('ERROR_INVALID_DATA', 'NetUserGetInfo', 'the account has no SID');
         return { name: u.usri23_name ?? '', flags: u.usri23_flags, sid: readSid(koffi, sidPtr) };
       } finally {
         if (p !== null) bufferFree(p);
