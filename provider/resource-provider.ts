@@ -232,6 +232,9 @@ export async function read(id: string, props: Partial<PackageOutputs>): Promise<
     outs.machineAccountOU = parentDn(facts.distinguishedName);
   }
   if (importing) {
+    // The account's own name, so that importing under another machineName shows as a difference.
+    const name = facts.samAccountName.replace(/\$$/, '');
+    if (name.toLowerCase() !== String(props.machineName ?? '').toLowerCase()) outs.machineName = name;
     // An imported account has no package yet: the next update (e.g. a rotationTriggers change) issues one.
     outs.packageText = '';
     outs.domainFacts = null;

@@ -201,6 +201,11 @@ describe('OfflineJoinPackage through the dynamic-provider host', () => {
     const imported = await h.read('imp', first.id, {}, { ...inputs, rotationTriggers: { generation: '1' } });
     expect(imported.id).toBe(first.id);
     expect(imported.props).toMatchObject({ objectGuid: first.id, objectSid: first.props.objectSid, samAccountName: sam, packageText: '', domainFacts: null });
+    expect(imported.props.machineName).toBe(name);
+    // Importing that GUID under another machineName: the outputs say the real name, so the engine sees a difference.
+    const misnamed = await h.read('imp2', first.id, {}, { ...inputs, machineName: 'SOMEONEELSE' });
+    expect(misnamed.props.machineName).toBe(name);
+    expect(await h.diff('imp2', first.id, misnamed.props, { ...inputs, machineName: 'SOMEONEELSE' })).toMatchObject({ changes: 'some', replaces: ['machineName'] });
     // The next update issues the package for the imported account.
     const issued = await h.update('imp', first.id, imported.props, { ...inputs, rotationTriggers: { generation: '2' } });
     expect(issued.objectGuid).toBe(first.id);
