@@ -15,6 +15,8 @@ import {
 import { buildParamsImage, paramsVersion } from '../provider/netapi/params-image';
 import type { NativeProvisionRequest } from '../provider/netapi/native';
 import { sidBytesToString } from '../provider/netapi/sid';
+import { IMPERSONATION_PROTOTYPES, splitAccount } from '../provider/netapi/impersonation';
+import { NETAPI32_PROTOTYPES } from '../provider/netapi/windows';
 
 // Hand layout. DWORD is 4 bytes (align 4) on every Windows ABI; a pointer is 8 bytes (align 8) on
 // x64 and arm64, 4 bytes (align 4) on x86; MSVC places each member at the next multiple of its
@@ -196,5 +198,40 @@ describe('SID from native memory', () => {
   it('reads revision, count, big-endian authority and little-endian sub-authorities', () => {
     const b = Buffer.from('010500000000000515000000bf8ac94ce22cfd7470413a0b52040000', 'hex');
     expect(sidBytesToString(b)).toBe('S-1-5-21-1288276671-1962749154-188367216-1106');
+  });
+});
+
+describe('Windows prototypes (parsed by koffi here; called only on Windows)', () => {
+  // Argument counts and kinds as the SDK headers declare them: wide strings are char16_t
+  // pointers (UTF-16 on Windows), DWORDs are 32 bits, outputs are pointers to pointers.
+  const expected: Record<string, { result: string; args: string[] }> = {
+    NetCreateProvisioningPackage: { result: 'uint32_t', args: ['void *', 'out void **', 'out uint32_t *', 'out void **'] },
+    NetProvisionComputerAccount: {
+      result: 'uint32_t',
+      args: ['char16_t *', 'char16_t *', 'char16_t *', 'char16_t *', 'uint32_t', 'out void **', 'out uint32_t *', 'out void **'],
+    },
+    NetUserGetInfo: { result: 'uint32_t', args: ['char16_t *', 'char16_t *', 'uint32_t', 'out void **'] },
+    NetUserDel: { result: 'uint32_t', args: ['char16_t *', 'char16_t *'] },
+    NetApiBufferFree: { result: 'uint32_t', args: ['void *'] },
+    LogonUserW: { result: 'int', args: ['char16_t *', 'char16_t *', 'char16_t *', 'uint32_t', 'uint32_t', 'out void **'] },
+    ImpersonateLoggedOnUser: { result: 'int', args: ['void *'] },
+    RevertToSelf: { result: 'int', args: [] },
+    CloseHandle: { result: 'int', args: ['void *'] },
+    GetLastError: { result: 'uint32_t', args: [] },
+  };
+
+  it.each(Object.entries({ ...NETAPI32_PROTOTYPES, ...IMPERSONATION_PROTOTYPES }))('%s', (name, text) => {
+    const info = koffi.type(koffi.proto(text)).proto!;
+    expect(info.name).toBe(name);
+    expect(info.result.name).toBe(expected[name].result);
+    // At run time koffi describes each argument as { type, direction } (its .d.ts says TypeObject).
+    const args = info.arguments as unknown as Array<{ type: TypeObject; direction: string }>;
+    expect(args.map((a) => `${a.direction === 'Output' ? 'out ' : ''}${a.type.name}`)).toEqual(expected[name].args);
+  });
+
+  it('splits DOMAIN\\user, keeps user@realm whole, and gives a bare name the default domain', () => {
+    expect(splitAccount({ user: 'ODJTEST\\Administrator' })).toEqual({ user: 'Administrator', domain: 'ODJTEST' });
+    expect(splitAccount({ user: 'Administrator@odjtest.test', defaultDomain: 'x' })).toEqual({ user: 'Administrator@odjtest.test', domain: null });
+    expect(splitAccount({ user: 'Administrator', defaultDomain: 'odjtest.test' })).toEqual({ user: 'Administrator', domain: 'odjtest.test' });
   });
 });

@@ -21,6 +21,17 @@ export function splitAccount(c: NativeCredentials): { user: string; domain: stri
   return { user, domain: c.defaultDomain ?? null };
 }
 
+/** advapi32 / kernel32 prototypes (WINAPI is __stdcall), exported so their syntax is checked off Windows. */
+export const IMPERSONATION_PROTOTYPES = {
+  LogonUserW:
+    'int __stdcall LogonUserW(const char16_t *lpszUsername, const char16_t *lpszDomain, const char16_t *lpszPassword, ' +
+    'uint32_t dwLogonType, uint32_t dwLogonProvider, _Out_ void **phToken)',
+  ImpersonateLoggedOnUser: 'int __stdcall ImpersonateLoggedOnUser(void *hToken)',
+  RevertToSelf: 'int __stdcall RevertToSelf()',
+  CloseHandle: 'int __stdcall CloseHandle(void *hObject)',
+  GetLastError: 'uint32_t __stdcall GetLastError()',
+} as const;
+
 export interface Impersonator {
   /** Runs fn as the credentials (or as the process itself when no user is given). */
   run<T>(credentials: NativeCredentials, fn: () => T): T;
@@ -30,13 +41,11 @@ export function loadImpersonator(koffi: KoffiModule): Impersonator {
   const hint = 'it is part of every Windows installation';
   const advapi = openLibrary(koffi, 'Advapi32.dll', hint);
   const kernel = openLibrary(koffi, 'Kernel32.dll', hint);
-  const logonUser = advapi.func(
-    'int __stdcall LogonUserW(const char16_t *user, const char16_t *domain, const char16_t *password, uint32_t type, uint32_t provider, _Out_ void **token)',
-  );
-  const impersonate = advapi.func('int __stdcall ImpersonateLoggedOnUser(void *token)');
-  const revert = advapi.func('int __stdcall RevertToSelf()');
-  const closeHandle = kernel.func('int __stdcall CloseHandle(void *handle)');
-  const lastError = kernel.func('uint32_t __stdcall GetLastError()');
+  const logonUser = advapi.func(IMPERSONATION_PROTOTYPES.LogonUserW);
+  const impersonate = advapi.func(IMPERSONATION_PROTOTYPES.ImpersonateLoggedOnUser);
+  const revert = advapi.func(IMPERSONATION_PROTOTYPES.RevertToSelf);
+  const closeHandle = kernel.func(IMPERSONATION_PROTOTYPES.CloseHandle);
+  const lastError = kernel.func(IMPERSONATION_PROTOTYPES.GetLastError);
 
   return {
     run<T>(credentials: NativeCredentials, fn: () => T): T {

@@ -14,6 +14,21 @@ import { isNoSuchAccount, statusError } from './status';
 
 const WINDOWS_HINT = "Netapi32.dll ships with Windows; if it cannot be loaded, choose the 'ldap' backend";
 
+/** The Netapi32 prototypes, as lmjoin.h / lmaccess.h / lmapibuf.h declare them (NET_API_FUNCTION
+ *  is __stdcall; koffi ignores it off x86). Exported so their syntax is checked off Windows too. */
+export const NETAPI32_PROTOTYPES = {
+  NetCreateProvisioningPackage:
+    'uint32_t __stdcall NetCreateProvisioningPackage(void *pProvisioningParams, _Out_ void **ppPackageBinData, ' +
+    '_Out_ uint32_t *pdwPackageBinDataSize, _Out_ void **ppPackageTextData)',
+  NetProvisionComputerAccount:
+    'uint32_t __stdcall NetProvisionComputerAccount(const char16_t *lpDomain, const char16_t *lpMachineName, ' +
+    'const char16_t *lpMachineAccountOU, const char16_t *lpDcName, uint32_t dwOptions, _Out_ void **pProvisionBinData, ' +
+    '_Out_ uint32_t *pdwProvisionBinDataSize, _Out_ void **pProvisionTextData)',
+  NetUserGetInfo: 'uint32_t __stdcall NetUserGetInfo(const char16_t *servername, const char16_t *username, uint32_t level, _Out_ void **bufptr)',
+  NetUserDel: 'uint32_t __stdcall NetUserDel(const char16_t *servername, const char16_t *username)',
+  NetApiBufferFree: 'uint32_t __stdcall NetApiBufferFree(void *Buffer)',
+} as const;
+
 function optionalFunc(lib: ReturnType<KoffiModule['load']>, proto: string): NativeFunction | null {
   try {
     return lib.func(proto);
@@ -44,17 +59,11 @@ function refuseForLegacy(r: NativeProvisionRequest): void {
 export function loadWindows(options: LibraryOptions = {}): NativeNetapi {
   const koffi = loadKoffi();
   const lib = openLibrary(koffi, options.libraryPath ?? WINDOWS_LIBRARY, WINDOWS_HINT);
-  const createPackage = optionalFunc(
-    lib,
-    'uint32_t __stdcall NetCreateProvisioningPackage(void *pProvisioningParams, _Out_ void **ppPackageBinData, _Out_ uint32_t *pdwPackageBinDataSize, _Out_ void **ppPackageTextData)',
-  );
-  const provisionAccount = lib.func(
-    'uint32_t __stdcall NetProvisionComputerAccount(const char16_t *lpDomain, const char16_t *lpMachineName, const char16_t *lpMachineAccountOU, ' +
-      'const char16_t *lpDcName, uint32_t dwOptions, _Out_ void **pProvisionBinData, _Out_ uint32_t *pdwProvisionBinDataSize, _Out_ void **pProvisionTextData)',
-  );
-  const userGetInfo = lib.func('uint32_t __stdcall NetUserGetInfo(const char16_t *servername, const char16_t *username, uint32_t level, _Out_ void **bufptr)');
-  const userDel = lib.func('uint32_t __stdcall NetUserDel(const char16_t *servername, const char16_t *username)');
-  const bufferFree = lib.func('uint32_t __stdcall NetApiBufferFree(void *Buffer)');
+  const createPackage = optionalFunc(lib, NETAPI32_PROTOTYPES.NetCreateProvisioningPackage);
+  const provisionAccount = lib.func(NETAPI32_PROTOTYPES.NetProvisionComputerAccount);
+  const userGetInfo = lib.func(NETAPI32_PROTOTYPES.NetUserGetInfo);
+  const userDel = lib.func(NETAPI32_PROTOTYPES.NetUserDel);
+  const bufferFree = lib.func(NETAPI32_PROTOTYPES.NetApiBufferFree);
   const UserInfo23 = userInfo23Type(koffi, true);
   const impersonator = loadImpersonator(koffi);
 
