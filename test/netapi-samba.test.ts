@@ -220,6 +220,12 @@ describe('netapi backend through Samba libnetapi', () => {
       [{ machinePolicyNames: ['Default Domain Policy'] }, 'machinePolicyNames'],
       [{ machinePolicyPaths: ['C:\\policy\\Registry.pol'] }, 'machinePolicyPaths'],
       [{ siteName: 'Default-First-Site-Name' }, 'siteName'],
+      [{ netbiosName: 'WS01' }, 'netbiosName'],
+      [{ primaryDnsDomain: 'odjtest.test' }, 'primaryDnsDomain'],
+      [{ options: { rootCaCerts: true } }, 'options.rootCaCerts'],
+      [{ options: { persistentSite: true } }, 'options.persistentSite'],
+      // lmjoin.h: an OU is not supported with downlevel privilege support (any flavour).
+      [{ machineAccountOU: 'CN=Computers,DC=odjtest,DC=test', options: { downlevelPrivSupport: true } }, 'machineAccountOU'],
     ];
     for (const [extra, field] of cases) {
       const name = machineName();
