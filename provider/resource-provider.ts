@@ -44,15 +44,9 @@ function connectionForState(state: Partial<PackageOutputs>): ConnectionSettings 
   return c;
 }
 
-/** The LDAP backend by default; another JoinBackend (e.g. netapi/) may be chosen. */
-let backendFactory: () => JoinBackend = () => new LdapBackend();
-
-export function setBackendFactory(factory: () => JoinBackend): void {
-  backendFactory = factory;
-}
-
+/** The LDAP backend: it works from any OS and needs only a route to a writable DC. */
 function backend(): JoinBackend {
-  return backendFactory();
+  return new LdapBackend();
 }
 
 // ---- check ----
@@ -228,7 +222,8 @@ export async function read(id: string, props: Partial<PackageOutputs>): Promise<
   const importing = props.objectGuid === undefined;
   const outs: Partial<PackageOutputs> = { ...props, ...facts };
   // Moved out of band: the declared OU follows, so the next `pulumi up` shows the move back.
-  if (props.machineAccountOU && parentDn(facts.distinguishedName).toLowerCase() !== props.machineAccountOU.toLowerCase()) {
+  const sameDn = (a: string, b: string) => a.replace(/,\s+/g, ',').toLowerCase() === b.replace(/,\s+/g, ',').toLowerCase();
+  if (props.machineAccountOU && !sameDn(parentDn(facts.distinguishedName), props.machineAccountOU)) {
     outs.machineAccountOU = parentDn(facts.distinguishedName);
   }
   if (importing) {
