@@ -283,6 +283,7 @@ describe('OfflineJoinPackage through the dynamic-provider host', () => {
     hosts.push(lost);
     await lost.configure({});
     await expect(lost.check('m', {}, { __provider: moved, domain: dc.domain, machineName: 'M1' })).rejects.toThrow(/Cannot find module 'pulumi-offline-join\/dist\/provider\/resource-provider.js'/);
+    rmSync(program, { recursive: true, force: true }); // its symlink points back into the build
   });
 
   it('check failures reach the engine per property', async () => {
