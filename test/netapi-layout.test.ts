@@ -181,6 +181,41 @@ describe('the memory image passed to NetCreateProvisioningPackage', () => {
     }
   });
 
+  it('laid out for x86: 4-byte pointers at the x86 offsets, strings from byte 60', () => {
+    const image = buildParamsImage(koffi, sample, 'x86');
+    try {
+      const b = image.view();
+      const low = Number(image.address & 0xffffffffn);
+      /** offset in the block of the string a 32-bit pointer member points to, and its bytes */
+      const wideAt = (at: number): number[] => {
+        const start = (b.readUInt32LE(at) - low) >>> 0; // modulo 2^32, as the truncated pointer is
+        let end = start;
+        while (b.readUInt16LE(end) !== 0) end += 2;
+        return [...b.subarray(start, end + 2)];
+      };
+      expect(b.readUInt32LE(0)).toBe(2);
+      expect(wideAt(4)).toEqual(utf16z('odjtest.test'));
+      expect(wideAt(8)).toEqual(utf16z('WS01'));
+      expect(b.readUInt32LE(12)).toBe(0);
+      expect(wideAt(16)).toEqual(utf16z('dc1.odjtest.test'));
+      expect(b.readUInt32LE(20)).toBe(0x22);
+      // The certificate array starts right after the 60-byte struct: two 32-bit pointers.
+      expect((b.readUInt32LE(24) - low) >>> 0).toBe(60);
+      expect(b.readUInt32LE(28)).toBe(2);
+      expect(wideAt(60)).toEqual(utf16z('Machine'));
+      expect(wideAt(64)).toEqual(utf16z('Wörkstation'));
+      expect([b.readUInt32LE(32), b.readUInt32LE(36)]).toEqual([0, 0]);
+      expect((b.readUInt32LE(40) - low) >>> 0).toBe(68);
+      expect(b.readUInt32LE(44)).toBe(1);
+      expect(wideAt(68)).toEqual(utf16z('C:\\pol\\Registry.pol'));
+      expect(wideAt(48)).toEqual(utf16z('WS01'));
+      expect(wideAt(52)).toEqual(utf16z('Site-𝄞'));
+      expect(b.readUInt32LE(56)).toBe(0);
+    } finally {
+      image.free();
+    }
+  });
+
   it('uses version 1 (WIN8) when none of the later members is given', () => {
     const v1: NativeProvisionRequest = { ...sample, netbiosName: undefined, siteName: undefined, primaryDnsDomain: undefined };
     expect(paramsVersion(v1)).toBe(1);

@@ -7,7 +7,9 @@ import {
   NETSETUP_PROVISIONING_PARAMS_CURRENT_VERSION,
   NETSETUP_PROVISIONING_PARAMS_WIN8_VERSION,
   PROVISIONING_PARAMS_MEMBERS,
+  provisioningParamsModel,
   provisioningParamsType,
+  type WindowsAbi,
 } from './layout';
 import { pointerValue, type KoffiModule } from './koffi';
 
@@ -31,9 +33,11 @@ export function paramsVersion(r: NativeProvisionRequest): number {
 const utf16z = (s: string): Buffer => Buffer.from(s + '\0', 'utf16le');
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
-export function buildParamsImage(koffi: KoffiModule, r: NativeProvisionRequest): ParamsImage {
-  const type = provisioningParamsType(koffi);
-  const ptrSize = koffi.sizeof('void *');
+/** The image for this machine (what a call passes), or laid out for another Windows ABI so its
+ *  bytes can be inspected here (pointers then hold the low bits of this machine's addresses). */
+export function buildParamsImage(koffi: KoffiModule, r: NativeProvisionRequest, abi?: WindowsAbi): ParamsImage {
+  const type = abi ? provisioningParamsModel(koffi, abi) : provisioningParamsType(koffi);
+  const ptrSize = abi ? (abi === 'x86' ? 4 : 8) : koffi.sizeof('void *');
   const structSize = align(koffi.sizeof(type), ptrSize);
 
   const strings: Record<string, string | undefined> = {
@@ -81,7 +85,7 @@ export function buildParamsImage(koffi: KoffiModule, r: NativeProvisionRequest):
   const writePtr = (at: number, offset: number | null): void => {
     const v = offset === null ? 0n : base + BigInt(offset);
     if (ptrSize === 8) buf.writeBigUInt64LE(v, at);
-    else buf.writeUInt32LE(Number(v), at);
+    else buf.writeUInt32LE(Number(v & 0xffffffffn), at);
   };
   for (const b of blobs) b.bytes.copy(buf, b.at);
 
