@@ -111,17 +111,11 @@ async function jobsOf(p: Parsed, base: Omit<ProvisioningParams, 'machineName'>):
     const machine = nonEmpty(p, 'machine', C);
     if (!machine) throw new UsageError('--machine is required (or --batch FILE)', C);
     const savefile = nonEmpty(p, 'savefile', C);
-    if (!savefile && !bool(p, 'printblob')) throw new UsageError('say where the package goes: --savefile FILE and/or --printblob', C);
-    if (p.values.savedir !== undefined) throw new UsageError('--savedir goes with --batch', C);
     if (savefile) assertAbsent(savefile, '--savefile', C);
     const params = { ...base, machineName: machine };
     return [{ origin: '--machine', params, v: validateParams(params), ...(savefile ? { savefile } : {}) }];
   }
-  for (const k of ['machine', 'savefile', 'printblob']) {
-    if (p.values[k] !== undefined) throw new UsageError(`--${k} does not go with --batch (each line names a machine; --savedir holds the files)`, C);
-  }
-  const dir = nonEmpty(p, 'savedir', C);
-  if (!dir) throw new UsageError('--batch needs --savedir DIR for the package files', C);
+  const dir = nonEmpty(p, 'savedir', C) as string;
   const lines = batchLines((await readInput(batch, C)).toString('utf8'));
   if (lines.length === 0) throw new UsageError(`${batch} names no machine`, C);
   const seen = new Map<string, number>();
@@ -155,6 +149,20 @@ async function jobsOf(p: Parsed, base: Omit<ProvisioningParams, 'machineName'>):
   return jobs;
 }
 
+/** Flag combinations, before anything is read or written. */
+function checkCombinations(p: Parsed): void {
+  if (p.values.batch === undefined) {
+    if (p.values.savedir !== undefined) throw new UsageError('--savedir goes with --batch', C);
+    if (p.values.machine === undefined) throw new UsageError('--machine is required (or --batch FILE)', C);
+    if (p.values.savefile === undefined && !bool(p, 'printblob')) throw new UsageError('say where the package goes: --savefile FILE and/or --printblob', C);
+    return;
+  }
+  for (const k of ['machine', 'savefile', 'printblob']) {
+    if (p.values[k] !== undefined) throw new UsageError(`--${k} does not go with --batch (each line names a machine; --savedir holds the files)`, C);
+  }
+  if (!nonEmpty(p, 'savedir', C)) throw new UsageError('--batch needs --savedir DIR for the package files', C);
+}
+
 /** Writes the package; if that fails, an account we just created is deleted again. */
 async function deliver(conn: Parameters<typeof deleteByDn>[0], job: Job, r: ProvisionResult, printblob: boolean): Promise<void> {
   if (job.savefile) {
@@ -181,6 +189,7 @@ export async function run(args: string[]): Promise<number> {
   const printblob = bool(p, 'printblob');
   if (json && printblob) throw new UsageError('--json and --printblob both want stdout; use --savefile with --json', C);
   const base = baseParams(p);
+  checkCombinations(p);
   const connection: ConnectionSettings = connectionFromArgs(p, C);
   const jobs = await jobsOf(p, base);
   connection.bindPassword = await bindPassword(p, connection.bindUser as string, C);
