@@ -235,6 +235,11 @@ describe('netapi backend through Samba libnetapi', () => {
     }
   });
 
+  it('a configFile that does not exist: ERROR_FILE_NOT_FOUND on configFile', async () => {
+    const e = await expectProvisioningError(new NetapiBackend({ configFile: '/nonexistent/smb.conf' }).provision(params(machineName()), connection));
+    expect([e.code, e.errno, e.field]).toEqual(['ERROR_FILE_NOT_FOUND', 2, 'configFile']);
+  });
+
   it('a missing library is a clear ERROR_NOT_SUPPORTED that says what to install', async () => {
     const missing = new NetapiBackend({ libraryPath: 'libnetapi-not-installed.so.1' });
     const e = await expectProvisioningError(missing.provision(params(machineName()), connection));

@@ -1,6 +1,6 @@
 // Samba's libnetapi: the Windows NetApi signatures with UTF-8 strings, around a process-wide
 // context (libnetapi_init … libnetapi_free) that carries the smb.conf and the credentials. One session = one context, opened and freed around the calls.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProvisioningError } from '../errors';
@@ -100,6 +100,10 @@ export function loadSamba(options: SambaOptions = {}): NativeNetapi {
   const UserInfo23 = userInfo23Type(koffi, false);
 
   function withSession<T>(credentials: NativeCredentials, fn: (s: NetapiSession) => T): T {
+    // libnetapi_init would only say "general failure"; name the real problem first.
+    if (options.configFile !== undefined && !existsSync(options.configFile)) {
+      throw new ProvisioningError('ERROR_FILE_NOT_FOUND', `the Samba configuration ${options.configFile} does not exist`, { field: 'configFile' });
+    }
     // mkdtemp gives a 0700 folder: libnetapi's state and log stay private to this call.
     const dir = mkdtempSync(join(tmpdir(), 'odj-netapi-'));
     const oldKrb5 = process.env.KRB5_CONFIG;
