@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { testDc } from './support/dc';
 
 export function tempDir(prefix: string): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), `odj-${prefix}-`));
@@ -98,4 +99,36 @@ export function polXml(entries: { key: string; value: string; type: number; valu
     .map((e) => `<Entry type="${e.type}"><Key>${esc(e.key)}</Key><ValueName>${esc(e.value)}</ValueName>${e.values.map((v) => `<Value>${esc(v)}</Value>`).join('')}</Entry>`)
     .join('\n');
   return `<PolFile num_entries="${entries.length}" signature="PReg" version="1">\n${body}\n</PolFile>`;
+}
+
+/**
+ * `samba-tool <args> -s <dc smb.conf> -H ldap://<dc> -U Administrator` with the password in the
+ * PASSWD environment variable (Samba's credentials read it), never on the command line; stdout on
+ * success, an error without the password otherwise.
+ */
+export function sambaTool(args: string[]): string {
+  const dc = testDc();
+  try {
+    return execFileSync('samba-tool', [...args, '-s', dc.smbConf, '-H', `ldap://${dc.dcHost}`, '-U', 'Administrator'], {
+      env: { ...process.env, PASSWD: dc.adminPassword },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+  } catch (e) {
+    const out = `${(e as { stdout?: string }).stdout ?? ''}${(e as { stderr?: string }).stderr ?? ''}`.split(dc.adminPassword).join('<redacted>');
+    throw new Error(`samba-tool ${args[0]} ${args[1] ?? ''} failed: ${out.trim().split('\n').slice(-5).join('\n')}`);
+  }
+}
+
+/** `samba-tool gpo create`: the new GPO's GUID in braces. */
+export function createGpo(displayName: string): string {
+  const out = sambaTool(['gpo', 'create', displayName]);
+  const m = /created as (\{[0-9A-Fa-f-]{36}\})/.exec(out);
+  if (!m) throw new Error(`samba-tool gpo create printed no GUID: ${out.trim()}`);
+  return m[1];
+}
+
+export function deleteGpo(guid: string): void {
+  sambaTool(['gpo', 'del', guid]);
 }
