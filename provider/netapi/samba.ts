@@ -104,14 +104,15 @@ export function loadSamba(options: SambaOptions = {}): NativeNetapi {
     if (options.configFile !== undefined && !existsSync(options.configFile)) {
       throw new ProvisioningError('ERROR_FILE_NOT_FOUND', `the Samba configuration ${options.configFile} does not exist`, { field: 'configFile' });
     }
-    // mkdtemp gives a 0700 folder: libnetapi's state and log stay private to this call.
+    // mkdtemp gives a 0700 folder: libnetapi's state and printed output stay private to this call.
     const dir = mkdtempSync(join(tmpdir(), 'odj-netapi-'));
     const oldKrb5 = process.env.KRB5_CONFIG;
     let ctx: bigint | null = null;
+    let capture: StderrCapture | undefined;
     try {
       calls.setConfigFile(options.configFile ?? minimalConfig(dir));
       if (options.krb5Config) process.env.KRB5_CONFIG = options.krb5Config;
-      const capture = stderrCapture(koffi, dir);
+      capture = stderrCapture(koffi, dir);
       const out: unknown[] = [null];
       const st = capture(() => calls.init(out) as number).value;
       ctx = pointerValue(koffi, out[0]);
@@ -122,7 +123,11 @@ export function loadSamba(options: SambaOptions = {}): NativeNetapi {
       if (credentials.password !== undefined) check(calls.setPassword(ctx, credentials.password) as number, 'libnetapi_set_password');
       return fn(session(ctx, credentials, capture));
     } finally {
-      if (ctx !== null) calls.free(ctx);
+      const c = ctx;
+      if (c !== null) {
+        if (capture) capture(() => calls.free(c));
+        else calls.free(c);
+      }
       if (options.krb5Config) {
         if (oldKrb5 === undefined) delete process.env.KRB5_CONFIG;
         else process.env.KRB5_CONFIG = oldKrb5;
