@@ -47,8 +47,9 @@ async function passwordFromFile(path: string, command: string): Promise<string> 
 function prompt(question: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin;
-    process.stderr.write(question);
+    // Echo off before the prompt shows: whatever is typed after it must never appear.
     stdin.setRawMode(true);
+    process.stderr.write(question);
     stdin.resume();
     stdin.setEncoding('utf8');
     let value = '';
