@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// The DC's own floor: what one computer account with its password costs the DC, measured with
+// raw ldapts over a TLS connection that is already open and bound (none of odj's code). Each add
+// carries the attributes odj writes (objectClass, sAMAccountName, userAccountControl, dNSHostName,
+// four SPNs, a 120-character unicodePwd). Prints {"addsMs": [...]} on stdout, then deletes the
+// accounts it made (not timed).
+//   usage: node bench/floor.js <env file> <count> <name prefix>
+'use strict';
+const { readFileSync } = require('node:fs');
+const { randomBytes } = require('node:crypto');
+const { Client, Attribute } = require('ldapts');
+
+function readEnv(file) {
+  const env = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m) env[m[1]] = m[2];
+  }
+  return env;
+}
+
+async function main() {
+  const [envFile, countText, prefix] = process.argv.slice(2);
+  const env = readEnv(envFile);
+  const count = Number(countText);
+  const client = new Client({ url: env.ODJ_TEST_LDAP_URL, tlsOptions: { ca: [readFileSync(env.ODJ_TEST_CA_FILE)] }, timeout: 60_000 });
+  await client.bind(env.ODJ_TEST_ADMIN_USER, env.ODJ_TEST_ADMIN_PASSWORD);
+  const domain = env.ODJ_TEST_DOMAIN.toLowerCase();
+  const base = `CN=Computers,${domain.split('.').map((p) => `DC=${p}`).join(',')}`;
+  const made = [];
+  const addsMs = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const name = `${prefix}${String(i).padStart(3, '0')}`.toUpperCase();
+      const fqdn = `${name.toLowerCase()}.${domain}`;
+      // 120 random printable characters, as long as odj's machine passwords.
+      const password = randomBytes(90).toString('base64');
+      const dn = `CN=${name},${base}`;
+      const attrs = [
+        new Attribute({ type: 'objectClass', values: ['computer'] }),
+        new Attribute({ type: 'sAMAccountName', values: [`${name}$`] }),
+        new Attribute({ type: 'userAccountControl', values: ['4096'] }),
+        new Attribute({ type: 'dNSHostName', values: [fqdn] }),
+        new Attribute({ type: 'servicePrincipalName', values: [`HOST/${name}`, `HOST/${fqdn}`, `RestrictedKrbHost/${name}`, `RestrictedKrbHost/${fqdn}`] }),
+        new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"${password}"`, 'utf16le')] }),
+      ];
+      const t = process.hrtime.bigint();
+      await client.add(dn, attrs);
+      addsMs.push(Number(process.hrtime.bigint() - t) / 1e6);
+      made.push(dn);
+    }
+    process.stdout.write(JSON.stringify({ addsMs }) + '\n');
+  } finally {
+    for (const dn of made) await client.del(dn).catch(() => undefined);
+    await client.unbind().catch(() => undefined);
+  }
+}
+
+main().catch((e) => {
+  // ldapts messages name DNs and codes, never the bind password.
+  process.stderr.write(`floor: ${e && e.message ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

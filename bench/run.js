@@ -1,0 +1,216 @@
+#!/usr/bin/env node
+// `npm run bench`: odj against Samba's `net offlinejoin provision` on the test DC, side by side in
+// one run, and both against the DC's own floor.
+//   (a) one package per process: `odj provision` vs `net offlinejoin provision`, median of N runs
+//   (b) BATCH packages: one `odj provision --batch` vs BATCH Samba runs
+//   (c) the floor: one LDAP add with password over an open TLS connection (bench/floor.js), ×BATCH
+// Prints a table and writes bench/results.json. Every account it makes is deleted again.
+// Settings: ODJ_BENCH_RUNS (default 7), ODJ_BENCH_BATCH (default 100), ODJ_TESTDC_ENV (a running
+// DC's env file; otherwise scripts/testdc.sh starts one and stops it afterwards).
+'use strict';
+const { execFileSync, spawn } = require('node:child_process');
+const { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { cpus, loadavg, tmpdir } = require('node:os');
+const { join, resolve } = require('node:path');
+const { randomBytes } = require('node:crypto');
+
+const ROOT = resolve(__dirname, '..');
+const CLI = join(ROOT, 'dist', 'provider', 'cli.js');
+const TESTDC = join(ROOT, 'scripts', 'testdc.sh');
+const RUNS = Number(process.env.ODJ_BENCH_RUNS || 7);
+const BATCH = Number(process.env.ODJ_BENCH_BATCH || 100);
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+const TARGETS = { ratio: 0.5, floorFactor: 1.15, rssMb: 150 };
+
+function readEnv(file) {
+  const env = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m) env[m[1]] = m[2];
+  }
+  return env;
+}
+
+/** The DC's env file; starts the DC (and says so) when none is named or running. */
+function ensureDc() {
+  if (process.env.ODJ_TESTDC_ENV) return { file: process.env.ODJ_TESTDC_ENV, started: false };
+  let running = true;
+  try {
+    execFileSync('bash', [TESTDC, 'status'], { stdio: 'ignore' });
+  } catch {
+    running = false;
+  }
+  const file = execFileSync('bash', [TESTDC, 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return { file, started: !running };
+}
+
+/** A Samba client of its own: smb.conf with private directories, krb5.conf naming the KDC by
+ *  address (nothing leaves loopback), and an auth file (0600) so no password is on a command line. */
+function sambaClient(dir, dc) {
+  const dirs = { 'private dir': 'private', 'state directory': 'state', 'cache directory': 'cache', 'lock directory': 'lock' };
+  for (const d of Object.values(dirs)) mkdirSync(join(dir, d), { recursive: true, mode: 0o700 });
+  const conf = join(dir, 'smb.conf');
+  writeFileSync(conf, ['[global]', `workgroup = ${dc.ODJ_TEST_NETBIOS_DOMAIN}`, `realm = ${dc.ODJ_TEST_REALM}`, 'security = ads',
+    ...Object.entries(dirs).map(([k, v]) => `${k} = ${join(dir, v)}`), `log file = ${join(dir, 'log.%m')}`, ''].join('\n'));
+  const krb5 = join(dir, 'krb5.conf');
+  writeFileSync(krb5, ['[libdefaults]', ` default_realm = ${dc.ODJ_TEST_REALM}`, ' dns_lookup_realm = false', ' dns_lookup_kdc = false', ' rdns = false',
+    '[realms]', ` ${dc.ODJ_TEST_REALM} = {`, `  kdc = ${dc.ODJ_TEST_DC_IP}`, ' }', ''].join('\n'));
+  const auth = join(dir, 'admin.auth');
+  writeFileSync(auth, `username = ${dc.ODJ_TEST_ADMIN_USER.split('@')[0]}\npassword = ${dc.ODJ_TEST_ADMIN_PASSWORD}\ndomain = ${dc.ODJ_TEST_NETBIOS_DOMAIN}\n`, { mode: 0o600 });
+  return { conf, auth, env: { ...process.env, KRB5_CONFIG: krb5, KRB5CCNAME: `FILE:${join(dir, 'ccache')}` } };
+}
+
+/** Runs a whole process; wall time from spawn to exit, peak RSS from /usr/bin/time. */
+function timed(cmd, args, opts = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const rssFile = join(opts.scratch, `rss-${randomBytes(4).toString('hex')}`);
+    const [c, a] = TIME ? [TIME, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
+    const t = process.hrtime.bigint();
+    const child = spawn(c, a, { env: opts.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - t) / 1e6;
+      let rssKb = null;
+      if (TIME && existsSync(rssFile)) {
+        rssKb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+        rmSync(rssFile, { force: true });
+      }
+      resolvePromise({ ms, rssKb, code, stderr });
+    });
+    if (opts.input !== undefined) child.stdin.end(opts.input);
+  });
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+const maxOf = (xs) => (xs.some((x) => x === null) ? null : Math.max(...xs));
+
+function mustSucceed(what, r, secrets) {
+  if (r.code === 0) return;
+  let msg = r.stderr;
+  for (const s of secrets) msg = msg.split(s).join('<redacted>');
+  throw new Error(`${what} failed (exit ${r.code}): ${msg.trim().split('\n').slice(-5).join('\n')}`);
+}
+
+async function main() {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm run bench does)`);
+  const dcFile = ensureDc();
+  const dc = readEnv(dcFile.file);
+  const secrets = [dc.ODJ_TEST_ADMIN_PASSWORD];
+  const scratch = mkdtempSync(join(tmpdir(), 'odj-bench-'));
+  const samba = sambaClient(join(scratch, 'samba'), dc);
+  const odjEnv = { ...process.env, ODJ_BIND_PASSWORD: dc.ODJ_TEST_ADMIN_PASSWORD };
+  const odjArgs = ['--domain', dc.ODJ_TEST_DOMAIN, '--dcname', dc.ODJ_TEST_DC_HOST, '--user', dc.ODJ_TEST_ADMIN_USER, '--cafile', dc.ODJ_TEST_CA_FILE];
+  const tag = randomBytes(2).toString('hex').toUpperCase();
+  const made = [];
+  const note = (s) => process.stderr.write(`bench: ${s}\n`);
+
+  const odjOne = async (name) => {
+    made.push(name);
+    const r = await timed(process.execPath, [CLI, 'provision', ...odjArgs, '--machine', name, '--savefile', join(scratch, `${name}.txt`), '-q'], { env: odjEnv, scratch });
+    mustSucceed(`odj provision ${name}`, r, secrets);
+    return r;
+  };
+  const sambaOne = async (name) => {
+    made.push(name);
+    const r = await timed('net', ['offlinejoin', 'provision', '-A', samba.auth, `--configfile=${samba.conf}`, `domain=${dc.ODJ_TEST_DOMAIN}`,
+      `machine_name=${name}`, `dcname=${dc.ODJ_TEST_DC_HOST}`, `savefile=${join(scratch, `${name}.txt`)}`], { env: samba.env, scratch });
+    mustSucceed(`net offlinejoin provision ${name}`, r, secrets);
+    return r;
+  };
+
+  const results = { when: new Date().toISOString(), node: process.version, samba: '', cpus: cpus().length, loadavgAtStart: loadavg(), runs: RUNS, batch: BATCH, targets: TARGETS };
+  try {
+    results.samba = execFileSync('net', ['--version'], { encoding: 'utf8' }).trim();
+    // (a) one package per process. One warm-up each (page cache, DC caches), then alternating order.
+    note(`(a) ${RUNS} runs each of odj provision and net offlinejoin provision`);
+    await odjOne(`OW${tag}`);
+    await sambaOne(`SW${tag}`);
+    const a = { odj: [], samba: [] };
+    for (let i = 0; i < RUNS; i++) {
+      const n = String(i).padStart(2, '0');
+      if (i % 2 === 0) {
+        a.odj.push(await odjOne(`OA${tag}${n}`));
+        a.samba.push(await sambaOne(`SA${tag}${n}`));
+      } else {
+        a.samba.push(await sambaOne(`SA${tag}${n}`));
+        a.odj.push(await odjOne(`OA${tag}${n}`));
+      }
+    }
+    // (c) the floor, right before odj's batch so both meet the DC in the same state.
+    note(`(c) DC floor: ${BATCH} LDAP adds with password over one open connection`);
+    const floorOut = execFileSync(process.execPath, [join(__dirname, 'floor.js'), dcFile.file, String(BATCH), `FB${tag}`], { encoding: 'utf8' });
+    const floorMs = JSON.parse(floorOut).addsMs;
+    // (b) BATCH packages with one odj process, then BATCH Samba processes.
+    note(`(b) ${BATCH} packages: odj provision --batch, then ${BATCH} net offlinejoin provision runs`);
+    const batchNames = Array.from({ length: BATCH }, (_, i) => `OB${tag}${String(i).padStart(3, '0')}`);
+    made.push(...batchNames);
+    const odjBatch = await timed(process.execPath, [CLI, 'provision', ...odjArgs, '--batch', '-', '--savedir', join(scratch, 'batch'), '-q'],
+      { env: odjEnv, scratch, input: batchNames.join('\n') + '\n' });
+    mustSucceed('odj provision --batch', odjBatch, secrets);
+    const t = process.hrtime.bigint();
+    const sambaBatch = [];
+    for (let i = 0; i < BATCH; i++) sambaBatch.push(await sambaOne(`SB${tag}${String(i).padStart(3, '0')}`));
+    const sambaBatchMs = Number(process.hrtime.bigint() - t) / 1e6;
+
+    const aOdj = median(a.odj.map((r) => r.ms));
+    const aSamba = median(a.samba.map((r) => r.ms));
+    const floorTotal = sum(floorMs);
+    Object.assign(results, {
+      a: { odjMs: a.odj.map((r) => r.ms), sambaMs: a.samba.map((r) => r.ms), odjMedianMs: aOdj, sambaMedianMs: aSamba, ratio: aOdj / aSamba,
+        odjPeakRssKb: maxOf(a.odj.map((r) => r.rssKb)), sambaPeakRssKb: maxOf(a.samba.map((r) => r.rssKb)) },
+      b: { odjBatchMs: odjBatch.ms, odjBatchPeakRssKb: odjBatch.rssKb, sambaTotalMs: sambaBatchMs, sambaRunsMs: sambaBatch.map((r) => r.ms),
+        ratioToSamba: odjBatch.ms / sambaBatchMs, ratioToFloor: odjBatch.ms / floorTotal },
+      c: { addsMs: floorMs, medianMs: median(floorMs), totalMs: floorTotal },
+    });
+    const peakRssMb = Math.max(results.a.odjPeakRssKb ?? 0, odjBatch.rssKb ?? 0) / 1024;
+    results.verdict = {
+      aRatio: results.a.ratio <= TARGETS.ratio,
+      bFloor: results.b.ratioToFloor <= TARGETS.floorFactor,
+      peakRss: TIME ? peakRssMb <= TARGETS.rssMb : null,
+    };
+    printTable(results, peakRssMb);
+    const out = join(__dirname, 'results.json');
+    writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+    note(`results written to ${out}`);
+  } finally {
+    note(`deleting the ${made.length} accounts made`);
+    for (let i = 0; i < made.length; i += 100) {
+      const chunk = made.slice(i, i + 100).flatMap((n) => ['--machine', n]);
+      const r = await timed(process.execPath, [CLI, 'delete', ...odjArgs, ...chunk, '--ignore-missing', '-q'], { env: odjEnv, scratch });
+      if (r.code !== 0) note(`cleanup: some accounts were not deleted (exit ${r.code})`);
+    }
+    rmSync(scratch, { recursive: true, force: true });
+    if (dcFile.started && process.env.ODJ_TESTDC_KEEP !== '1') execFileSync('bash', [TESTDC, 'stop'], { stdio: 'inherit' });
+  }
+}
+
+function printTable(r, peakRssMb) {
+  const s = (ms) => `${(ms / 1000).toFixed(3)} s`;
+  const mb = (kb) => (kb === null || kb === undefined ? 'n/a' : `${(kb / 1024).toFixed(1)} MB`);
+  const mark = (ok) => (ok === null ? '' : ok ? 'ok' : 'MISSED');
+  const rows = [
+    ['', 'odj', 'samba net', 'odj/samba', 'target'],
+    [`(a) one package, whole process (median of ${r.runs})`, s(r.a.odjMedianMs), s(r.a.sambaMedianMs), r.a.ratio.toFixed(3), `<= ${TARGETS.ratio} ${mark(r.verdict.aRatio)}`],
+    [`(b) ${r.batch} packages`, s(r.b.odjBatchMs), s(r.b.sambaTotalMs), r.b.ratioToSamba.toFixed(3), ''],
+    [`(c) DC floor: ${r.batch} adds with password`, s(r.c.totalMs), '', '', ''],
+    ['    one add (median)', s(r.c.medianMs), '', '', ''],
+    [`(b)/(c) odj batch vs the floor`, r.b.ratioToFloor.toFixed(3), '', '', `<= ${TARGETS.floorFactor} ${mark(r.verdict.bFloor)}`],
+    ['peak RSS, one package', mb(r.a.odjPeakRssKb), mb(r.a.sambaPeakRssKb), '', ''],
+    [`peak RSS, ${r.batch} packages`, mb(r.b.odjBatchPeakRssKb), '', '', `<= ${TARGETS.rssMb} MB ${mark(r.verdict.peakRss)}`],
+  ];
+  const w = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  for (const row of rows) process.stdout.write(row.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ') + '\n');
+  process.stdout.write(`(${r.samba}, node ${r.node}, ${r.cpus} CPUs, load ${r.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')} at start; peak odj RSS ${peakRssMb.toFixed(1)} MB)\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${e && e.message ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});
