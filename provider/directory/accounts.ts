@@ -8,6 +8,11 @@ import type { DirectoryConnection } from './connection';
 import { guidFromBytes, guidToBytes, sidFromBytes } from './discovery';
 import { escapeDnValue, escapeFilterValue, parseDn, isDnWithin } from './escape';
 import { unicodePwdValue } from './password';
+import { Secret } from '../secret';
+
+/** A password as the caller has it; a plain string is wrapped on arrival so no message can carry it. */
+export type PasswordInput = Secret | string;
+const asSecret = (p: PasswordInput): Secret => (p instanceof Secret ? p : new Secret(p, 'machinePassword'));
 
 /** userAccountControl bits we set or look at. */
 export const Uac = {
@@ -17,12 +22,14 @@ export const Uac = {
 } as const;
 
 const TREE_DELETE_OID = '1.2.840.113556.1.4.805';
-const ACCOUNT_ATTRIBUTES = ['distinguishedName', 'objectGUID', 'objectSid', 'sAMAccountName', 'userAccountControl', 'objectClass'];
+const ACCOUNT_ATTRIBUTES = ['distinguishedName', 'objectGUID', 'objectSid', 'sAMAccountName', 'userAccountControl', 'objectClass', 'description'];
 const BINARY = ['objectGUID', 'objectSid'];
 
 export interface FoundAccount extends AccountFacts {
   userAccountControl: number;
   isComputer: boolean;
+  /** where our owner marker lives (see ownership.ts) */
+  description?: string;
 }
 
 const first = (v: unknown): unknown => (Array.isArray(v) ? v[0] : v);
@@ -43,6 +50,7 @@ function toAccount(e: Record<string, unknown>): FoundAccount {
     samAccountName: String(first(e.sAMAccountName) ?? ''),
     userAccountControl: Number(first(e.userAccountControl) ?? 0),
     isComputer: classes.includes('computer'),
+    ...(first(e.description) !== undefined ? { description: String(first(e.description)) } : {}),
   };
 }
 
@@ -87,7 +95,9 @@ export interface NewAccount {
   dnsDomainName: string;
   /** the OU or container DN the account goes in */
   containerDn: string;
-  password: string;
+  password: PasswordInput;
+  /** the owner marker for `description` (ownership.ts), when the caller gave an ownerTag */
+  ownerMarker?: string;
 }
 
 /** The attributes of a new workstation account: only those creation under ms-DS-MachineAccountQuota
@@ -104,7 +114,8 @@ export function newAccountAttributes(a: NewAccount): Attribute[] {
       type: 'servicePrincipalName',
       values: [`HOST/${name}`, `HOST/${fqdn}`, `RestrictedKrbHost/${name}`, `RestrictedKrbHost/${fqdn}`],
     }),
-    new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(a.password)] }),
+    new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(asSecret(a.password).reveal())] }),
+    ...(a.ownerMarker ? [new Attribute({ type: 'description', values: [a.ownerMarker] })] : []),
   ];
 }
 
@@ -121,7 +132,7 @@ export async function createAccount(conn: DirectoryConnection, a: NewAccount): P
     {
       action: `creating ${dn}`,
       field: 'machineName',
-      secrets: [a.password],
+      secrets: [asSecret(a.password)],
       overrides: { 68: 'NERR_UserExists', 32: 'ERROR_DS_NO_SUCH_OBJECT' },
     },
     () => conn.client.add(dn, newAccountAttributes(a)),
@@ -141,7 +152,7 @@ export async function createAccount(conn: DirectoryConnection, a: NewAccount): P
 }
 
 export interface ReuseOptions {
-  password: string;
+  password: PasswordInput;
   /** move the account here when it is elsewhere */
   containerDn?: string;
 }
@@ -163,14 +174,15 @@ export async function reuseAccount(conn: DirectoryConnection, existing: FoundAcc
       dn = newDn;
     }
   }
-  const changes = [new Change({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(opts.password)] }) })];
+  const password = asSecret(opts.password);
+  const changes = [new Change({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(password.reveal())] }) })];
   if (existing.userAccountControl & Uac.ACCOUNTDISABLE) {
     // A disabled account cannot log on; re-provisioning means it should.
     changes.push(
       new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: [String(existing.userAccountControl & ~Uac.ACCOUNTDISABLE)] }) }),
     );
   }
-  await conn.run({ action: `setting the password of ${dn}`, field: 'machineName', secrets: [opts.password] }, () => conn.client.modify(dn, changes));
+  await conn.run({ action: `setting the password of ${dn}`, field: 'machineName', secrets: [password] }, () => conn.client.modify(dn, changes));
   return { ...existing, distinguishedName: dn, userAccountControl: existing.userAccountControl & ~Uac.ACCOUNTDISABLE };
 }
 

@@ -8,8 +8,14 @@ import { Client } from 'ldapts';
 import type { ConnectionSettings } from '../backend';
 import { ProvisioningError, type WindowsCodeName } from '../errors';
 import { mapLdapError, redact, type LdapErrorContext } from './ldap-errors';
+import { secret, type Secret } from '../secret';
+import { acquireConnectionSlot } from './slots';
+import { Limits } from '../limits';
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
+/** Retries of a step the DC answered "busy" (51) or "unavailable" (52), with doubling backoff from BUSY_BACKOFF_MS. */
+export const BUSY_RETRIES = 3;
+export const BUSY_BACKOFF_MS = 250;
 
 /** Who we are connecting to and what to say when nobody answers there. */
 export interface DirectoryTarget {
@@ -69,6 +75,32 @@ export function resolveUrl(settings: ConnectionSettings, host: string): { url: s
   return { url: `${scheme}://${parsed.host}`, host: hostname, startTls: scheme === 'ldap' };
 }
 
+const badSetting = (field: string, rule: string): ProvisioningError => new ProvisioningError('ERROR_INVALID_PARAMETER', rule, { field: `connection.${field}` });
+
+/** Shapes and bounds of the connection settings (see ../limits.ts); values of secrets never appear in the error. */
+export function checkSettings(s: ConnectionSettings): void {
+  if (s === null || typeof s !== 'object') throw badSetting('settings', 'are required');
+  const text = (field: 'url' | 'bindUser' | 'bindPassword', max: number): void => {
+    const v = s[field];
+    if (v === undefined || v === null) return;
+    if (typeof v !== 'string') throw badSetting(field, 'must be a string');
+    if (v.length > max) throw badSetting(field, `must be at most ${max} characters`);
+    // A NUL or line break in a DN or URL is never legitimate and confuses servers and logs.
+    if (field !== 'bindPassword' && /[\u0000-\u001f\u007f]/.test(v)) throw badSetting(field, 'must not contain control characters');
+  };
+  text('url', Limits.urlChars);
+  text('bindUser', Limits.bindUserChars);
+  text('bindPassword', Limits.bindPasswordChars);
+  if (s.timeoutMs !== undefined && !(typeof s.timeoutMs === 'number' && Number.isFinite(s.timeoutMs) && s.timeoutMs >= 1 && s.timeoutMs <= 600_000)) {
+    throw badSetting('timeoutMs', 'must be a number of milliseconds from 1 to 600000');
+  }
+  if (s.caCerts !== undefined && s.caCerts !== null) {
+    if (!Array.isArray(s.caCerts) || s.caCerts.some((c) => typeof c !== 'string')) throw badSetting('caCerts', 'must be a list of PEM texts');
+    if (s.caCerts.length > Limits.caCertCount) throw badSetting('caCerts', `must hold at most ${Limits.caCertCount} certificates`);
+    if (s.caCerts.reduce((n, c) => n + Buffer.byteLength(c), 0) > Limits.caCertTotalBytes) throw badSetting('caCerts', `must be at most ${Limits.caCertTotalBytes} bytes together`);
+  }
+}
+
 export class DirectoryConnection {
   readonly client: Client;
   readonly url: string;
@@ -78,17 +110,25 @@ export class DirectoryConnection {
   private sockets = 0;
   private encryptedSocket = false;
   private closed = false;
-  private readonly secrets: string[];
+  private readonly secrets: Secret[];
+  /** the settings without the bind password, which lives only in `bindPassword` */
+  private readonly settings: ConnectionSettings;
+  private readonly bindPassword?: Secret;
+  private slot?: Promise<() => void>;
 
   constructor(
-    private readonly settings: ConnectionSettings,
+    settings: ConnectionSettings,
     private readonly target: DirectoryTarget,
   ) {
+    checkSettings(settings);
     const { url, host, startTls } = resolveUrl(settings, target.host);
     this.url = url;
     this.host = host;
     this.timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.secrets = settings.bindPassword ? [settings.bindPassword] : [];
+    // Keep the password out of every field a debugger, util.inspect or a log of this object shows.
+    this.settings = { ...settings, bindPassword: undefined };
+    if (settings.bindPassword) this.bindPassword = secret(settings.bindPassword, 'bindPassword');
+    this.secrets = this.bindPassword ? [this.bindPassword] : [];
     const tlsOptions = this.tlsOptions();
     this.client = new Client({
       url,
@@ -135,8 +175,26 @@ export class DirectoryConnection {
     return a?.startsWith('::ffff:') ? a.slice(7) : a;
   }
 
-  /** Run one network step with the timeout and the error mapping. */
+  /** Run one network step with the timeout and the error mapping. A "busy" or "unavailable" answer
+   *  is retried with backoff: RFC 4511 says the server did not perform the operation, so a retry is
+   *  safe even for a write, and a busy DC often answers a moment later. Nothing else is retried: a
+   *  timeout leaves the effect of a write unknown, and other answers do not change by asking again. */
   async run<T>(ctx: LdapErrorContext, step: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new ProvisioningError('ERROR_DS_SERVER_DOWN', `${ctx.action}: the connection to the DC is closed`, { field: ctx.field });
+    // The first step takes this connection's slot; waiting for one is not part of any step's timeout.
+    await (this.slot ??= acquireConnectionSlot(this.url));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.runOnce(ctx, step);
+      } catch (e) {
+        const retriable = e instanceof ProvisioningError && (e.code === 'ERROR_DS_BUSY' || e.code === 'ERROR_DS_UNAVAILABLE');
+        if (!retriable || attempt >= BUSY_RETRIES || !this.client.isConnected) throw e;
+        await new Promise((r) => setTimeout(r, BUSY_BACKOFF_MS * 2 ** attempt * (0.75 + Math.random() / 2)));
+      }
+    }
+  }
+
+  private async runOnce<T>(ctx: LdapErrorContext, step: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     // A step that has to connect first and gets no answer at all is an unreachable DC, not a slow one.
     const connecting = !this.client.isConnected;
@@ -192,7 +250,8 @@ export class DirectoryConnection {
 
   /** Simple bind over the encrypted channel. */
   async bind(): Promise<void> {
-    const { bindUser, bindPassword } = this.settings;
+    const { bindUser } = this.settings;
+    const bindPassword = this.bindPassword;
     if (!bindUser) throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'a bind user is required', { field: 'connection.bindUser' });
     if (!bindPassword) throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'a bind password is required', { field: 'connection.bindPassword' });
     if (!this.client.isConnected) {
@@ -201,7 +260,7 @@ export class DirectoryConnection {
     }
     if (!this.encrypted) throw new ProvisioningError('ERROR_DS_STRONG_AUTH_REQUIRED', 'refusing to bind over an unencrypted connection', { field: 'connection.url' });
     await this.run({ action: `binding as ${bindUser}`, field: 'connection.bindUser', overrides: { 49: 'ERROR_LOGON_FAILURE', 50: 'ERROR_ACCESS_DENIED', 53: 'ERROR_ACCESS_DENIED' } }, () =>
-      this.client.bind(bindUser, bindPassword),
+      this.client.bind(bindUser, bindPassword.reveal()),
     );
   }
 
@@ -220,6 +279,7 @@ export class DirectoryConnection {
       clearTimeout(timer);
     } finally {
       this.socket?.destroy();
+      if (this.slot) void this.slot.then((release) => release());
     }
   }
 }

@@ -2,6 +2,7 @@
 // NetProvisionComputerAccount would see. Server diagnostics are kept (they help), secrets are not.
 import { ResultCodeError } from 'ldapts';
 import { ProvisioningError, WindowsCodes, type WindowsCodeName } from '../errors';
+import { redactText, type Secret } from '../secret';
 
 /** LDAP result code → Windows code, as LdapMapErrorToWin32 maps them. */
 const byResultCode: Record<number, WindowsCodeName> = {
@@ -30,13 +31,9 @@ const byDiagnostic: Record<number, WindowsCodeName> = {
 };
 
 /** Remove every occurrence of each secret from a text (defence in depth: servers do not normally
- *  echo values, but a message must never carry one). */
-export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
-  let out = text;
-  for (const s of secrets) {
-    if (s && s.length >= 4) out = out.split(s).join('<redacted>');
-  }
-  return out;
+ *  echo values, but a message must never carry one). The rule lives in ../secret.ts. */
+export function redact(text: string, secrets: readonly (Secret<string | Uint8Array> | string | undefined)[] = []): string {
+  return redactText(text, secrets);
 }
 
 /** The Win32 code at the start of an AD diagnostic message, if any. */
@@ -49,7 +46,7 @@ export interface LdapErrorContext {
   /** what we were doing, e.g. `creating the computer account` */
   action: string;
   field?: string;
-  secrets?: readonly (string | undefined)[];
+  secrets?: readonly (Secret<string | Uint8Array> | string | undefined)[];
   /** overrides for specific LDAP result codes in this context */
   overrides?: Partial<Record<number, WindowsCodeName>>;
 }

@@ -1,0 +1,34 @@
+// The size and count bounds on everything a caller hands us that reaches LDAP, the wire or a file.
+// One table, so the README, validation and the tests agree. Each bound is well above what a real
+// domain uses and far below what could hurt the DC, the provider process or a Pulumi state file.
+export const Limits = {
+  /** NetBIOS computer name (the machine name, netbiosName) */
+  machineNameChars: 15,
+  /** a DNS name (domain, dcName, primaryDnsDomain), RFC 1035 */
+  dnsNameChars: 253,
+  /** the whole OU DN */
+  ouDnChars: 2048,
+  /** RDNs in the OU DN (AD allows deep trees; nobody nests 32 levels) */
+  ouDnRdns: 32,
+  /** one RDN value; AD's rangeUpper for ou/cn is 64, for dc 255 */
+  rdnValueChars: 255,
+  /** ownerTag: any caller text (a Pulumi URN is well below this); only its hash reaches the directory */
+  ownerTagChars: 1024,
+  /** connection.url, connection.bindUser */
+  urlChars: 2048,
+  bindUserChars: 1024,
+  /** connection.bindPassword (AD's own maximum is 256 UTF-16 units) */
+  bindPasswordChars: 1024,
+  /** connection.caCerts: how many, and all PEM text together */
+  caCertCount: 32,
+  caCertTotalBytes: 1024 * 1024,
+  /** certTemplateNames, machinePolicyNames, machinePolicyPaths: entries each, characters per entry */
+  listEntries: 64,
+  listEntryChars: 1024,
+  /** one Registry.pol file read for a package */
+  policyFileBytes: 4 * 1024 * 1024,
+  /** per call to provisionMany / the CLI's batch */
+  batchSize: 10_000,
+  /** concurrent LDAP connections this process opens to one DC (further callers wait their turn) */
+  connectionsPerDc: 8,
+} as const;
