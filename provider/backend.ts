@@ -36,11 +36,33 @@ export interface ProvisioningParams {
   dcName?: string;
   options?: ProvisioningOptions;
   certTemplateNames?: string[];
+  /** The LDAP backend cannot enroll: a PFX per template it should put in the package. Secret. */
+  certificates?: CertificateRequest[];
   machinePolicyNames?: string[];
   machinePolicyPaths?: string[];
+  /** A mounted or copied SYSVOL share, where machinePolicyNames' Registry.pol files are read off Windows. */
+  sysvolRoot?: string;
   netbiosName?: string;
   siteName?: string;
   primaryDnsDomain?: string;
+  /** Ties the account to its creator (the Pulumi resource passes its URN). The LDAP backend writes
+   *  a hash of it on the new account, and a later create with the same tag adopts an account that
+   *  an interrupted create left behind instead of failing with NERR_UserExists. Not secret. */
+  ownerTag?: string;
+}
+
+/** One OP_CERT_PFX_STORE: a certificate (with its key) the caller obtained from a CA. */
+export interface CertificateRequest {
+  /** the certificate template it was issued from */
+  templateName: string;
+  /** the PKCS#12 file, bytes or base64 text. Secret. */
+  pfx: string | Uint8Array;
+  policyServerUrl?: string;
+  /** PolicyServerUrlFlags bits (PsfLocationGroupPolicy 1, …) */
+  policyServerUrlFlags?: number;
+  policyServerId?: string;
+  /** X509PrivateKeyExportFlags bits (XCN_NCRYPT_ALLOW_EXPORT_FLAG 1, …); 0 = not exportable */
+  privateKeyExportPolicy?: number;
 }
 
 /** What the directory says about the computer account. */

@@ -4,9 +4,11 @@ import type { AccountFacts, ConnectionSettings, JoinBackend, ProvisioningOptions
 import { withDirectory } from './directory/connection';
 import { readRootDse } from './directory/discovery';
 import { deleteAccountByGuid, findAccountByGuid, findAccountBySamName } from './directory/accounts';
-import { DnSyntaxError, domainToDn, isDnWithin, parseDn } from './directory/escape';
+import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './directory/escape';
+import { Limits } from './limits';
 import { provisionAccounts, type AccountRequest, type DomainRequest } from './directory/provision';
 import { ProvisioningError } from './errors';
+import { validateContentParams } from './content-params';
 import type { JoinProvider2 } from './odj';
 
 /** The documented NETSETUP_PROVISION_* bits, by the name ProvisioningOptions uses. */
@@ -71,6 +73,28 @@ export function checkMachineName(name: unknown, field = 'machineName'): string {
   return name;
 }
 
+/** An OU DN holds containers only (OU, CN, DC), one attribute per RDN, bounded (limits.ts), no
+ *  control characters: anything else is not where computer accounts go, and may be an injection. */
+function checkOuRdns(ou: ReturnType<typeof parseDn>): void {
+  if (ou.length > Limits.ouDnRdns) throw invalid('machineAccountOU', `must have at most ${Limits.ouDnRdns} components`);
+  for (const rdn of ou) {
+    if (rdn.length !== 1) throw invalid('machineAccountOU', "must not use multi-valued RDNs ('+')");
+    const [{ type, value }] = rdn;
+    if (!/^(OU|CN|DC)$/i.test(type)) throw invalid('machineAccountOU', `may name only OU=, CN= and DC= components, not ${type.slice(0, 20)}=`);
+    if (value === '' || value.length > Limits.rdnValueChars) throw invalid('machineAccountOU', `component values must be 1 to ${Limits.rdnValueChars} characters`);
+    if (/[\u0000-\u001f\u007f]/.test(value)) throw invalid('machineAccountOU', 'must not contain control characters');
+  }
+}
+
+/** ownerTag: any non-empty text up to Limits.ownerTagChars; only its hash reaches the directory. */
+function checkOwnerTag(tag: unknown): string | undefined {
+  if (tag === undefined || tag === null) return undefined;
+  if (typeof tag !== 'string' || tag.length === 0 || tag.length > Limits.ownerTagChars) {
+    throw invalid('ownerTag', `must be a string of 1 to ${Limits.ownerTagChars} characters`);
+  }
+  return tag;
+}
+
 export interface ValidatedParams {
   domain: DomainRequest;
   account: AccountRequest;
@@ -102,6 +126,7 @@ export function validateParams(params: ProvisioningParams): ValidatedParams {
   let machineAccountOU: string | undefined;
   if (params.machineAccountOU !== undefined && params.machineAccountOU !== null && params.machineAccountOU !== '') {
     if (typeof params.machineAccountOU !== 'string') throw invalid('machineAccountOU', 'must be a DN');
+    if (params.machineAccountOU.length > Limits.ouDnChars) throw invalid('machineAccountOU', `must be at most ${Limits.ouDnChars} characters`);
     let ou;
     try {
       ou = parseDn(params.machineAccountOU);
@@ -114,17 +139,14 @@ export function validateParams(params: ProvisioningParams): ValidatedParams {
       if (ou.length <= base.length || !isDnWithin(ou, base)) throw invalid('machineAccountOU', `must be a full DN inside the domain (ending in ${domainToDn(domain)})`);
     }
     if (options.downlevelPrivSupport) throw invalid('machineAccountOU', 'is not supported with downlevelPrivSupport');
-    machineAccountOU = params.machineAccountOU;
+    checkOuRdns(ou);
+    // What goes on the wire is the DN as we parsed and checked it, re-escaped: never the caller's
+    // text, which a server might parse differently from us.
+    machineAccountOU = formatDn(ou);
   }
-  // Certificates and policies have their own issue; refusing beats silently dropping them.
-  for (const field of ['certTemplateNames', 'machinePolicyNames', 'machinePolicyPaths'] as const) {
-    const v = params[field];
-    if (v !== undefined && v !== null) {
-      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) throw invalid(field, 'must be a list of non-empty strings');
-      if (v.length > 0) throw new ProvisioningError('ERROR_NOT_SUPPORTED', 'is not supported by this version', { field });
-    }
-  }
-  if (options.rootCaCerts) throw new ProvisioningError('ERROR_NOT_SUPPORTED', 'is not supported by this version', { field: 'options.rootCaCerts' });
+  const ownerTag = checkOwnerTag(params.ownerTag);
+  // Certificates and policies: checked here, fetched after discovery (directory/package-content.ts).
+  const content = validateContentParams(params, options);
   let joinProvider2: JoinProvider2 | undefined;
   const { netbiosName, siteName, primaryDnsDomain } = params;
   if (netbiosName !== undefined && netbiosName !== null) checkMachineName(netbiosName, 'netbiosName');
@@ -155,6 +177,8 @@ export function validateParams(params: ProvisioningParams): ValidatedParams {
       skipAccountSearch: !!options.skipAccountSearch,
       win7Options: win7Options(options),
       ...(joinProvider2 ? { joinProvider2 } : {}),
+      ...(ownerTag !== undefined ? { ownerTag } : {}),
+      ...(content ? { content } : {}),
     },
   };
 }

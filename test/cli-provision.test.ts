@@ -172,9 +172,10 @@ describe('odj provision', () => {
     expect(parsePackage(new Uint8Array(readFileSync(file))).facts.options).toBe(1);
   });
 
-  // The LDAP backend does not build certificate or policy parts yet: the CLI must say so (djoin's
-  // ERROR_NOT_SUPPORTED) rather than drop the flag, and must not leave an account behind.
-  for (const [flag, extra] of [['--rootcacerts', []], ['--certtemplate', ['Machine']], ['--policynames', ['Default Domain Policy']], ['--policypaths', ['C:\\gpo\\Registry.pol']]] as const) {
+  // What the LDAP backend cannot do (enroll from a template without a PFX; read a GPO's SYSVOL off
+  // Windows without sysvolRoot) the CLI must say (djoin's ERROR_NOT_SUPPORTED) rather than drop the
+  // flag, and must not leave an account behind.
+  for (const [flag, extra] of [['--certtemplate', ['Machine']], ['--policynames', ['Default Domain Policy']]] as const) {
     it(`${flag} is ERROR_NOT_SUPPORTED (50), exit 1, and no account is made`, async () => {
       const { r, name, file } = await provision([flag, ...extra]);
       expect(r.code).toBe(1);

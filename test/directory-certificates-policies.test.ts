@@ -210,11 +210,11 @@ describe('group policy objects by display name', () => {
     expect(e.message).toMatch(/Machine\/Registry\.pol of the group policy object "OdjTest Empty/);
   });
 
-  it('without sysvolRoot off Windows: ERROR_NOT_SUPPORTED naming sysvolRoot', async () => {
+  it('without sysvolRoot off Windows: ERROR_NOT_SUPPORTED saying to pass sysvolRoot', async () => {
     const gpo = await findGpoByName(conn, root.defaultNamingContext, name, 'machinePolicyNames[0]');
     const e = await provisioningError(readGpoMachinePolicy(gpo, { platform: 'linux' }, 'machinePolicyNames[0]'));
     expect(e.code).toBe('ERROR_NOT_SUPPORTED');
-    expect(e.field).toBe('sysvolRoot');
+    expect(e.field).toBe('machinePolicyNames[0]');
     expect(e.message).toMatch(/pass sysvolRoot/);
   });
 });

@@ -140,6 +140,6 @@ export async function readGpoMachinePolicy(gpo: GroupPolicyObject, options: Sysv
   }
   if ((options.platform ?? process.platform) === 'win32') return readRegistryPolFile(unc, unc, field, what);
   throw new ProvisioningError('ERROR_NOT_SUPPORTED', `reading ${what} from ${unc} needs SYSVOL: this OS cannot open UNC paths, so pass sysvolRoot (a mounted or copied SYSVOL share)`, {
-    field: 'sysvolRoot',
+    field,
   });
 }

@@ -9,6 +9,10 @@ import { DirectoryConnection } from './connection';
 import { completeDiscovery, pingDomainController, type Discovery } from './discovery';
 import { isDnWithin, parseDn } from './escape';
 import { defaultMachinePassword, generateMachinePassword } from './password';
+import { boundTokenSids, hasOwnerMarker, isOurs, ownerMarker, readOwnership } from './ownership';
+import { secret, type Secret } from '../secret';
+import { resolvePackageContent } from './package-content';
+import type { PackageContentRequest } from '../content-params';
 
 /** Where to provision: the domain, and the DC when one is named. */
 export interface DomainRequest {
@@ -26,6 +30,11 @@ export interface AccountRequest {
   /** the value for ODJ_WIN7BLOB.Options */
   win7Options: number;
   joinProvider2?: JoinProvider2;
+  /** ties the account to its caller (a Pulumi resource passes its URN): written as a hashed marker
+   *  on create, and an account carrying it that we created is adopted by a retry (ownership.ts) */
+  ownerTag?: string;
+  /** certificates and policies the package carries */
+  content?: PackageContentRequest;
 }
 
 export type ProvisionOutcome = { ok: true; result: ProvisionResult } | { ok: false; error: ProvisioningError };
@@ -59,51 +68,61 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
       throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the OU must be a full DN inside ${d.head.dn}`, { field: 'machineAccountOU' });
     }
   }
+  // Fetched before the account is touched: a missing GPO or a bad CA value must not leave an account.
+  const content = req.content ? await resolvePackageContent(conn, d, req.content) : {};
   const sam = `${req.machineName.toUpperCase()}$`;
-  const password = req.useDefaultPassword ? defaultMachinePassword(req.machineName) : generateMachinePassword();
+  const password: Secret = secret(req.useDefaultPassword ? defaultMachinePassword(req.machineName) : generateMachinePassword(), 'machinePassword');
   const existing = req.skipAccountSearch ? null : await findAccountBySamName(conn, d.head.dn, sam);
   let account: FoundAccount;
+  // created: this call (or an earlier failed call for the same owner) made the account, so a
+  // failure before the package is returned removes it again.
   let created = false;
   if (existing) {
-    if (!req.reuseAccount) {
-      throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${existing.distinguishedName}); set reuseAccount to take it over`, {
-        field: 'machineName',
-      });
+    if (await isOwnOrphan(conn, existing, req)) {
+      account = await reuseAccount(conn, existing, { password, containerDn: req.machineAccountOU });
+      created = true;
+    } else {
+      refuseExisting(existing, req, sam);
+      account = await reuseAccount(conn, existing, { password, containerDn: req.machineAccountOU });
     }
-    if (!existing.isComputer) {
-      throw new ProvisioningError('NERR_UserExists', `${sam} exists and is not a computer account (${existing.distinguishedName})`, { field: 'machineName' });
-    }
-    account = await reuseAccount(conn, existing, { password, containerDn: req.machineAccountOU });
   } else {
-    account = await createAccount(conn, {
-      machineName: req.machineName,
-      dnsDomainName: d.domainFacts.dnsDomainName,
-      containerDn: req.machineAccountOU ?? d.head.computersContainer,
-      password,
-    }).catch(async (e: unknown) => {
-      if (e instanceof ProvisioningError && e.code === 'ERROR_ALREADY_EXISTS') {
-        throw new ProvisioningError('NERR_UserExists', `an object named ${sam} already exists`, { field: 'machineName' });
-      }
+    try {
+      account = await createAccount(conn, {
+        machineName: req.machineName,
+        dnsDomainName: d.domainFacts.dnsDomainName,
+        containerDn: req.machineAccountOU ?? d.head.computersContainer,
+        password,
+        ...(req.ownerTag !== undefined ? { ownerMarker: ownerMarker(req.ownerTag) } : {}),
+      });
+    } catch (e) {
       // Without the search up front, the DC may object to a duplicate SPN before the duplicate
-      // sAMAccountName; one search tells which it was.
-      if (e instanceof ProvisioningError && e.code === 'ERROR_DS_CONSTRAINT_VIOLATION' && req.skipAccountSearch) {
-        const clash = await findAccountBySamName(conn, d.head.dn, sam).catch(() => null);
-        if (clash) throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${clash.distinguishedName})`, { field: 'machineName' });
+      // sAMAccountName; one search tells which it was, and whether it is our own orphan.
+      const clashCodes = ['ERROR_ALREADY_EXISTS', 'NERR_UserExists', 'ERROR_DS_CONSTRAINT_VIOLATION'];
+      if (!(e instanceof ProvisioningError) || !clashCodes.includes(e.code) || !conn.client.isConnected) throw e;
+      const clash = req.skipAccountSearch ? await findAccountBySamName(conn, d.head.dn, sam).catch(() => null) : null;
+      if (clash && (await isOwnOrphan(conn, clash, req))) {
+        account = await reuseAccount(conn, clash, { password, containerDn: req.machineAccountOU });
+      } else if (clash) {
+        throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${clash.distinguishedName})`, { field: 'machineName' });
+      } else if (e.code !== 'ERROR_DS_CONSTRAINT_VIOLATION') {
+        throw new ProvisioningError('NERR_UserExists', `an object named ${sam} already exists`, { field: 'machineName' });
+      } else {
+        throw e;
       }
-      throw e;
-    });
+    }
     created = true;
   }
   try {
     const facts: PackageFacts = {
       domain: d.domainFacts.dnsDomainName,
       machineName: req.machineName,
-      machinePassword: password,
+      machinePassword: password.reveal(),
       domainInfo: d.domainInfo,
       dc: d.dcInfo,
       options: req.win7Options,
       rid: account.rid,
       ...(req.joinProvider2 ? { joinProvider2: req.joinProvider2 } : {}),
+      ...content,
     };
     const packageBinary = buildPackage(facts);
     return {
@@ -124,6 +143,33 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
     if (created) await deleteByDn(conn, account.distinguishedName).catch(() => undefined);
     if (e instanceof ProvisioningError) throw e;
     throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the package could not be built (${(e as Error).name})`);
+  }
+}
+
+/** An existing account is our own orphan when it carries the caller's marker and was created by
+ *  the identity we are bound as (ownership.ts explains why both). */
+async function isOwnOrphan(conn: DirectoryConnection, existing: FoundAccount, req: AccountRequest): Promise<boolean> {
+  if (req.ownerTag === undefined || !existing.isComputer || !hasOwnerMarker(existing.description, req.ownerTag)) return false;
+  const [ownership, token] = await Promise.all([readOwnership(conn, existing.distinguishedName), boundTokenSids(conn)]);
+  if (isOurs(ownership, token)) return true;
+  // Someone else made it: only an explicit reuseAccount may take it over (refuseExisting decides).
+  if (req.reuseAccount) return false;
+  throw new ProvisioningError(
+    'NERR_UserExists',
+    `the account ${existing.samAccountName} carries this owner's marker but was not created by the account we bind as; refusing to adopt it (${existing.distinguishedName})`,
+    { field: 'machineName' },
+  );
+}
+
+/** NERR_UserExists unless the caller asked for reuse of a computer account. */
+function refuseExisting(existing: FoundAccount, req: AccountRequest, sam: string): void {
+  if (!req.reuseAccount) {
+    throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${existing.distinguishedName}); set reuseAccount to take it over`, {
+      field: 'machineName',
+    });
+  }
+  if (!existing.isComputer) {
+    throw new ProvisioningError('NERR_UserExists', `${sam} exists and is not a computer account (${existing.distinguishedName})`, { field: 'machineName' });
   }
 }
 

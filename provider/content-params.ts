@@ -1,0 +1,114 @@
+// The certificate and policy half of NETSETUP_PROVISIONING_PARAMS, validated once (no I/O here):
+// rootCaCerts, certTemplateNames with the PFX files that stand in for enrollment on the LDAP
+// backend, machinePolicyNames (with sysvolRoot) and machinePolicyPaths. What comes out is what
+// directory/package-content.ts fetches and turns into CERT_PROVIDER and POLICY_PROVIDER parts.
+import type { CertificateRequest, ProvisioningOptions, ProvisioningParams } from './backend';
+import { ProvisioningError } from './errors';
+import type { PfxStore } from './odj';
+import { pfxBytesFrom, PfxFormatError, validatePfx } from './odj/pfx';
+
+/** What the package must carry besides the join itself. */
+export interface PackageContentRequest {
+  rootCaCerts: boolean;
+  pfxStores: PfxStore[];
+  machinePolicyNames: string[];
+  machinePolicyPaths: string[];
+  sysvolRoot?: string;
+}
+
+/** Bounds on caller lists: far above real use, far below harm. */
+const MAX_ENTRIES = 64;
+const MAX_CHARS = 1024;
+/** X509PrivateKeyExportFlags: XCN_NCRYPT_ALLOW_EXPORT_FLAG 1 | PLAINTEXT_EXPORT 2 | ARCHIVING 4 | PLAINTEXT_ARCHIVING 8 */
+const EXPORT_POLICY_BITS = 0x0f;
+/** PolicyServerUrlFlags: PsfLocationGroupPolicy 1 | PsfLocationRegistry 2 | PsfUseClientId 4 | PsfAutoEnrollmentEnabled 16 | PsfAllowUnTrustedCA 32 */
+const POLICY_SERVER_URL_FLAG_BITS = 0x37;
+
+const invalid = (field: string, rule: string): ProvisioningError => new ProvisioningError('ERROR_INVALID_PARAMETER', rule, { field });
+
+function stringList(v: unknown, field: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.trim() === '')) throw invalid(field, 'must be a list of non-empty strings');
+  if (v.length > MAX_ENTRIES) throw invalid(field, `may hold at most ${MAX_ENTRIES} entries`);
+  const long = v.findIndex((x: string) => x.length > MAX_CHARS || x.includes('\0'));
+  if (long >= 0) throw invalid(field, `entry ${long} must be at most ${MAX_CHARS} characters without NUL`);
+  return v as string[];
+}
+
+function optionalString(v: unknown, field: string): string | null {
+  if (v === undefined || v === null || v === '') return null;
+  if (typeof v !== 'string' || v.length > MAX_CHARS || v.includes('\0')) throw invalid(field, `must be a string of at most ${MAX_CHARS} characters`);
+  return v;
+}
+
+function flags(v: unknown, field: string, allowed: number, name: string): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || (v & ~allowed) !== 0) {
+    throw invalid(field, `must be a combination of the ${name} bits (0x${allowed.toString(16)})`);
+  }
+  return v;
+}
+
+function pfxStore(c: CertificateRequest, i: number): PfxStore {
+  const f = `certificates[${i}]`;
+  if (c === null || typeof c !== 'object') throw invalid(f, 'must be { templateName, pfx, … }');
+  if (typeof c.templateName !== 'string' || c.templateName.trim() === '' || c.templateName.length > MAX_CHARS) {
+    throw invalid(`${f}.templateName`, 'is required: the certificate template the PFX was issued from');
+  }
+  if (c.pfx === undefined || c.pfx === null || (typeof c.pfx !== 'string' && !(c.pfx instanceof Uint8Array))) {
+    throw invalid(`${f}.pfx`, 'is required: the PKCS#12 file, as bytes or base64 text');
+  }
+  let pfx: Uint8Array;
+  try {
+    pfx = pfxBytesFrom(c.pfx);
+    validatePfx(pfx);
+  } catch (e) {
+    // PfxFormatError messages carry offsets only, never PFX content.
+    if (e instanceof PfxFormatError) throw new ProvisioningError('ERROR_INVALID_PARAMETER', e.message, { field: `${f}.pfx` });
+    throw e;
+  }
+  return {
+    templateName: c.templateName,
+    privateKeyExportPolicy: flags(c.privateKeyExportPolicy, `${f}.privateKeyExportPolicy`, EXPORT_POLICY_BITS, 'X509PrivateKeyExportFlags'),
+    policyServerUrl: optionalString(c.policyServerUrl, `${f}.policyServerUrl`),
+    policyServerUrlFlags: flags(c.policyServerUrlFlags, `${f}.policyServerUrlFlags`, POLICY_SERVER_URL_FLAG_BITS, 'PolicyServerUrlFlags'),
+    policyServerId: optionalString(c.policyServerId, `${f}.policyServerId`),
+    pfx,
+  };
+}
+
+/**
+ * Validate the certificate and policy params for the LDAP backend. It cannot enroll, so every
+ * certTemplateNames entry needs a `certificates` entry with a PFX for that template; a template
+ * without one is ERROR_NOT_SUPPORTED saying so. Returns null when the package carries neither.
+ */
+export function validateContentParams(params: ProvisioningParams, options: ProvisioningOptions): PackageContentRequest | null {
+  const templates = stringList(params.certTemplateNames, 'certTemplateNames');
+  const machinePolicyNames = stringList(params.machinePolicyNames, 'machinePolicyNames');
+  const machinePolicyPaths = stringList(params.machinePolicyPaths, 'machinePolicyPaths');
+  const certs = params.certificates ?? [];
+  if (!Array.isArray(certs)) throw invalid('certificates', 'must be a list of { templateName, pfx, … }');
+  if (certs.length > MAX_ENTRIES) throw invalid('certificates', `may hold at most ${MAX_ENTRIES} entries`);
+  const pfxStores = certs.map(pfxStore);
+  const covered = new Set(pfxStores.map((s) => s.templateName!.toLowerCase()));
+  const missing = templates.findIndex((t) => !covered.has(t.toLowerCase()));
+  if (missing >= 0) {
+    throw new ProvisioningError(
+      'ERROR_NOT_SUPPORTED',
+      `the LDAP backend cannot enroll a certificate from template "${templates[missing]}" (only Windows enrolls, when the package is made with NetProvisionComputerAccount); ` +
+        'give a PFX issued from that template in certificates[] with the same templateName, or use the Windows backend',
+      { field: 'certTemplateNames' },
+    );
+  }
+  let sysvolRoot: string | undefined;
+  if (params.sysvolRoot !== undefined && params.sysvolRoot !== null && params.sysvolRoot !== '') {
+    if (typeof params.sysvolRoot !== 'string' || params.sysvolRoot.length > MAX_CHARS || params.sysvolRoot.includes('\0')) {
+      throw invalid('sysvolRoot', 'must be a directory path');
+    }
+    if (machinePolicyNames.length === 0) throw invalid('sysvolRoot', 'is only used with machinePolicyNames');
+    sysvolRoot = params.sysvolRoot;
+  }
+  const rootCaCerts = !!options.rootCaCerts;
+  if (!rootCaCerts && pfxStores.length === 0 && machinePolicyNames.length === 0 && machinePolicyPaths.length === 0) return null;
+  return { rootCaCerts, pfxStores, machinePolicyNames, machinePolicyPaths, ...(sysvolRoot ? { sysvolRoot } : {}) };
+}
