@@ -4,6 +4,7 @@
 // directory/package-content.ts fetches and turns into CERT_PROVIDER and POLICY_PROVIDER parts.
 import type { CertificateRequest, ProvisioningOptions, ProvisioningParams } from './backend';
 import { ProvisioningError } from './errors';
+import { Limits } from './limits';
 import type { PfxStore } from './odj';
 import { pfxBytesFrom, PfxFormatError, validatePfx } from './odj/pfx';
 
@@ -16,9 +17,9 @@ export interface PackageContentRequest {
   sysvolRoot?: string;
 }
 
-/** Bounds on caller lists: far above real use, far below harm. */
-const MAX_ENTRIES = 64;
-const MAX_CHARS = 1024;
+/** Bounds on caller lists (limits.ts): far above real use, far below harm. */
+const MAX_ENTRIES = Limits.listEntries;
+const MAX_CHARS = Limits.listEntryChars;
 /** X509PrivateKeyExportFlags: XCN_NCRYPT_ALLOW_EXPORT_FLAG 1 | PLAINTEXT_EXPORT 2 | ARCHIVING 4 | PLAINTEXT_ARCHIVING 8 */
 const EXPORT_POLICY_BITS = 0x0f;
 /** PolicyServerUrlFlags: PsfLocationGroupPolicy 1 | PsfLocationRegistry 2 | PsfUseClientId 4 | PsfAutoEnrollmentEnabled 16 | PsfAllowUnTrustedCA 32 */

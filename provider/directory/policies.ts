@@ -8,13 +8,14 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ProvisioningError } from '../errors';
+import { Limits } from '../limits';
 import { HKEY_LOCAL_MACHINE, parseRegistryPol, RegistryPolError } from '../odj/registry-pol';
 import type { PolicyElementList } from '../odj';
 import type { DirectoryConnection } from './connection';
 import { escapeFilterValue } from './escape';
 
 /** Registry.pol files are a few KiB; this keeps a wrong path from reading a disk image. */
-export const MAX_REGISTRY_POL_BYTES = 8 * 1024 * 1024;
+export const MAX_REGISTRY_POL_BYTES = Limits.policyFileBytes;
 
 export interface GroupPolicyObject {
   dn: string;
