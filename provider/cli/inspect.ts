@@ -2,6 +2,7 @@
 // password and PFX bytes stay redacted unless --show-secrets. Loads the codec only.
 import { DsFlags } from '../directory/discovery';
 import { parsePackage, redactPackage, type PackageView } from '../odj';
+import { describePolicyValue, describeSst } from '../content-view';
 import { bool, parse } from './args';
 import { readInput } from './io';
 import { HELP, UsageError } from './usage';
@@ -98,7 +99,9 @@ export function renderView(v: PackageView): string {
     });
     v.certificates.sstStores.forEach((s, i) => {
       rows.push([`sst ${i + 1} store`, `${show(s.storeName)} (location ${hex(s.storeLocation)})`]);
-      rows.push([`sst ${i + 1} sst`, `${Buffer.from(s.sst, 'base64').length} bytes: ${s.sst}`]);
+      const sst = Buffer.from(s.sst, 'base64');
+      rows.push([`sst ${i + 1} sst`, `${sst.length} bytes`]);
+      describeSst(sst).forEach((line, k) => rows.push([`sst ${i + 1} entry ${k + 1}`, line]));
     });
     out.push(section('Certificates', rows.length ? rows : [['stores', '(none)']]));
   }
@@ -107,7 +110,7 @@ export function renderView(v: PackageView): string {
     v.policies.forEach((l, i) => {
       rows.push([`list ${i + 1} source`, `${show(l.source)} (root ${ROOT_KEYS[l.rootKeyId] ?? hex(l.rootKeyId)})`]);
       l.elements.forEach((e, k) => {
-        rows.push([`list ${i + 1} value ${k + 1}`, `${e.keyPath}\\${show(e.valueName)} type ${e.valueType} data ${e.data}`]);
+        rows.push([`list ${i + 1} value ${k + 1}`, `${e.keyPath}\\${show(e.valueName)} = ${describePolicyValue(e.valueType, Buffer.from(e.data, 'base64'))}`]);
       });
     });
     out.push(section('Policies', rows.length ? rows : [['lists', '(none)']]));
