@@ -3,6 +3,7 @@
 // Registry.pol files by path. Each new part passes ndrdump --validate, every combination still
 // joins (Samba's requestodj + net ads testjoin), and each bad source fails before any account exists.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificationAuthoritiesDn } from '../provider/directory/certificates';
@@ -17,12 +18,13 @@ import { provision } from '../provider/provisioning';
 import {
   createGpo, deleteGpo, opensslPfx, opensslRootCa, polXml, sambaReadPol, sambaTool, sambaWritePol, tempDir, writeBytes,
 } from './certs-policies-fixtures';
+import { buildCli, dcArgs, runOdj } from './cli-run';
 import { testDc } from './support/dc';
 import { accountBySam, withLdap } from './support/ldap';
 import { adminConnection, machineNames } from './support/ldap-backend';
 import { ndrdump, requestOdjAndTestJoin } from './support/peers';
 
-const names = machineNames('CP');
+const names = machineNames('PC');
 const tag = randomBytes(4).toString('hex');
 const tmp = tempDir('cp');
 const gpoName = `OdjPkg GPO ${tag}`;
@@ -225,5 +227,30 @@ describe('bad sources fail clearly, before any account is made', () => {
       const e = await refusedWithoutAccount(extra);
       expect([e.code, e.field]).toEqual(['ERROR_INVALID_PARAMETER', field]);
     }
+  });
+});
+
+describe('the odj CLI carries them too', () => {
+  let cli: Awaited<ReturnType<typeof buildCli>> | undefined;
+  beforeAll(async () => {
+    cli = await buildCli();
+  });
+  afterAll(() => cli?.cleanup());
+
+  it('--rootcacerts --policypaths: the package joins, and inspect shows the CA and the values readably', async () => {
+    const name = names.next();
+    const file = join(tmp.dir, `${name}.txt`);
+    const { args, env } = dcArgs();
+    const r = await runOdj(cli!.bin, ['provision', ...args, '--machine', name, '--savefile', file, '--rootcacerts', '--policypaths', policyFile], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const joined = await requestOdjAndTestJoin(readFileSync(file), name);
+    expect(joined.joined, joined.output).toBe(true);
+    const shown = await runOdj(cli!.bin, ['inspect', file], { env });
+    expect(shown.code, shown.stderr).toBe(0);
+    const thumbprint = (await import('node:crypto')).createHash('sha1').update(ca.der).digest('hex').toUpperCase();
+    expect(shown.stdout).toMatch(new RegExp(`sst 1 entry \\d+\\s+CN=OdjPkgRoot-${tag}, O=ODJ tests \\(thumbprint ${thumbprint}, expires [A-Z][a-z]{2} .+ GMT\\)`));
+    expect(shown.stdout).toContain('Software\\Policies\\OdjPkg\\Enabled = REG_DWORD 1');
+    expect(shown.stdout).toContain(`Software\\Policies\\OdjPkg\\Motd = REG_SZ "hello ${tag}"`);
+    expect(shown.stdout).toMatch(/sst 1 store\s+ROOT \(location 0x00020000\)/);
   });
 });
