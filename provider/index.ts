@@ -12,3 +12,4 @@ export { configKeys, envKeys } from './resource-state';
 export * from './backend';
 export * from './errors';
 export * from './odj';
+export { summarizeSst, describeSst, describePolicyValue, type CertificateSummary, type SstSummary } from './content-view';

@@ -16,3 +16,12 @@ export { packageToText, packageToFileForm, packageBinaryFrom, MAX_PACKAGE_TEXT_C
 export { MAX_PACKAGE_BYTES, MAX_NESTING, encodeSerialized as encodeStructure, decodeTop as decodeStructure, serialized, type Serialized } from './ndr';
 export { sidFromString, sidToString, isSidString } from './sid';
 export * from './structures';
+export {
+  decodeSst, encodeSst, sstCertificates, SerializedStoreError, CERT_SYSTEM_STORE_LOCAL_MACHINE, SstContextPropIds,
+  type SstEntry, type SstProperty, type SstContextKind,
+} from './sst';
+export {
+  parseRegistryPol, encodeRegistryPol, describeRegistryValue, regTypeName, RegistryPolError, RegTypes, HKEY_LOCAL_MACHINE,
+  type RegistryPolEntry,
+} from './registry-pol';
+export { validatePfx, pfxBytesFrom, PfxFormatError, MAX_PFX_BYTES, type PfxSummary } from './pfx';
