@@ -2,13 +2,13 @@
 // configuration partition, GPOs made by `samba-tool gpo create` with settings written by
 // `samba-tool gpo manage smb_conf set`, read through a sysvolRoot. Objects added here are removed.
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, renameSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificationAuthoritiesDn, readEnterpriseRootCas } from '../provider/directory/certificates';
 import { openDirectory, type DirectoryConnection } from '../provider/directory/connection';
 import { readRootDse, type RootDse } from '../provider/directory/discovery';
-import { findGpoByName, readGpoMachinePolicy, readPolicyPath } from '../provider/directory/policies';
+import { findGpoByName, MAX_REGISTRY_POL_BYTES, readGpoMachinePolicy, readPolicyPath } from '../provider/directory/policies';
 import { ProvisioningError } from '../provider/errors';
 import { HKEY_LOCAL_MACHINE, RegTypes } from '../provider/odj/registry-pol';
 import { createGpo, deleteGpo, opensslRootCa, sambaReadPol, sambaTool, tempDir } from './certs-policies-fixtures';
@@ -216,5 +216,28 @@ describe('group policy objects by display name', () => {
     expect(e.code).toBe('ERROR_NOT_SUPPORTED');
     expect(e.field).toBe('machinePolicyNames[0]');
     expect(e.message).toMatch(/pass sysvolRoot/);
+  });
+});
+
+describe('policy files by path: what is not a readable Registry.pol', () => {
+  it('a directory, a device, a file over the size bound, a missing file: each a clear error', async () => {
+    const dirErr = await provisioningError(readPolicyPath(tmp.dir, 'machinePolicyPaths'));
+    expect([dirErr.code, dirErr.field]).toEqual(['ERROR_INVALID_PARAMETER', 'machinePolicyPaths']);
+    expect(dirErr.message).toMatch(/is a directory/);
+    const dev = await provisioningError(readPolicyPath('/dev/null', 'machinePolicyPaths'));
+    expect(dev.message).toMatch(/\/dev\/null is not a regular file/);
+    const big = join(tmp.dir, 'big.pol');
+    writeFileSync(big, Buffer.from('5052656701000000', 'hex'));
+    truncateSync(big, MAX_REGISTRY_POL_BYTES + 1);
+    const bigErr = await provisioningError(readPolicyPath(big, 'machinePolicyPaths'));
+    expect([bigErr.code, bigErr.errno]).toEqual(['ERROR_INVALID_DATA', 13]);
+    expect(bigErr.message).toMatch(/at most \d+/);
+    const missing = await provisioningError(readPolicyPath(join(tmp.dir, 'nope.pol'), 'machinePolicyPaths'));
+    expect([missing.code, missing.errno]).toEqual(['ERROR_FILE_NOT_FOUND', 2]);
+    // a link to a good file is read as that file
+    const good = join(tmp.dir, 'good.pol');
+    writeFileSync(good, Buffer.from('5052656701000000', 'hex'));
+    symlinkSync(good, join(tmp.dir, 'link.pol'));
+    expect((await readPolicyPath(join(tmp.dir, 'link.pol'), 'machinePolicyPaths')).elements).toEqual([]);
   });
 });

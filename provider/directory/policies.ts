@@ -5,7 +5,7 @@
 // A GPO's files live in SYSVOL (its gPCFileSysPath, a UNC path). Windows opens that path itself;
 // elsewhere the caller gives `sysvolRoot`, a mounted or copied SYSVOL share, and the path below
 // the share is looked up there (case-insensitively, as SMB would). No SMB client of our own.
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ProvisioningError } from '../errors';
 import { Limits } from '../limits';
@@ -93,10 +93,12 @@ function fileError(e: unknown, path: string, field: string, what: string): Provi
 export async function readRegistryPolFile(path: string, source: string, field: string, what = 'the policy file'): Promise<PolicyElementList> {
   let bytes: Buffer;
   try {
-    const st = await lstat(path).catch((e: unknown) => {
+    // stat, not lstat: the size and kind checked are those of the file a link points to.
+    const st = await stat(path).catch((e: unknown) => {
       throw fileError(e, path, field, what);
     });
     if (st.isDirectory()) throw fileError({ code: 'EISDIR' }, path, field, what);
+    if (!st.isFile()) throw new ProvisioningError('ERROR_INVALID_PARAMETER', `${what} ${path} is not a regular file`, { field });
     if (st.size > MAX_REGISTRY_POL_BYTES) {
       throw new ProvisioningError('ERROR_INVALID_DATA', `${what} ${path} has ${st.size} bytes; a Registry.pol file is at most ${MAX_REGISTRY_POL_BYTES}`, { field });
     }
