@@ -94,6 +94,16 @@ export function redactObject<T>(value: T, depth = 0): T {
   return value;
 }
 
+/** Give a result object holding secrets in plain fields (ProvisionResult.packageText must stay a
+ *  string for Pulumi) a redacted face: util.inspect, console.log, JSON.stringify and test-runner
+ *  diffs show redactObject's copy. Reading the fields directly still gives the values. */
+export function withRedactedView<T extends object>(obj: T): T {
+  const view = (): unknown => redactObject({ ...obj });
+  Object.defineProperty(obj, 'toJSON', { value: view, enumerable: false, configurable: true });
+  Object.defineProperty(obj, inspect.custom, { value: view, enumerable: false, configurable: true });
+  return obj;
+}
+
 /**
  * Write a secret to a fresh file only this user can read (directory 0700, file 0600, created
  * exclusively), run `fn` with its path, and remove both on every path. For tools that take a

@@ -10,7 +10,7 @@ import { completeDiscovery, pingDomainController, type Discovery } from './disco
 import { isDnWithin, parseDn } from './escape';
 import { defaultMachinePassword, generateMachinePassword } from './password';
 import { boundTokenSids, hasOwnerMarker, isOurs, ownerMarker, readOwnership } from './ownership';
-import { secret, type Secret } from '../secret';
+import { secret, withRedactedView, type Secret } from '../secret';
 import { resolvePackageContent } from './package-content';
 import type { PackageContentRequest } from '../content-params';
 
@@ -125,7 +125,9 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
       ...content,
     };
     const packageBinary = buildPackage(facts);
-    return {
+    // The package stays a plain string and bytes (the Pulumi output and the CLI need them), but
+    // logging or serializing the whole result shows a redaction instead.
+    return withRedactedView({
       account: {
         distinguishedName: account.distinguishedName,
         objectGuid: account.objectGuid,
@@ -137,7 +139,7 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
       packageBinary,
       packageText: packageToText(packageBinary),
       reused: !created,
-    };
+    });
   } catch (e) {
     // Never leave a half-made account: the one we just created goes again.
     if (created) await deleteByDn(conn, account.distinguishedName).catch(() => undefined);
