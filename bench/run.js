@@ -5,7 +5,7 @@
 //   (b) BATCH packages: one `odj provision --batch` vs BATCH Samba runs
 //   (c) the floor: one LDAP add with password over an open TLS connection (bench/floor.js), ×BATCH
 // Prints a table and writes bench/results.json. Every account it makes is deleted again.
-// Settings: ODJ_BENCH_RUNS (default 7), ODJ_BENCH_BATCH (default 100), ODJ_TESTDC_ENV (a running
+// Settings: ODJ_BENCH_RUNS (default 11), ODJ_BENCH_BATCH (default 100), ODJ_BENCH_ROUNDS (default 3), ODJ_TESTDC_ENV (a running
 // DC's env file; otherwise scripts/testdc.sh starts one and stops it afterwards).
 'use strict';
 const { execFileSync, spawn } = require('node:child_process');
@@ -17,7 +17,8 @@ const { randomBytes } = require('node:crypto');
 const ROOT = resolve(__dirname, '..');
 const CLI = join(ROOT, 'dist', 'provider', 'cli.js');
 const TESTDC = join(ROOT, 'scripts', 'testdc.sh');
-const RUNS = Number(process.env.ODJ_BENCH_RUNS || 7);
+const RUNS = Number(process.env.ODJ_BENCH_RUNS || 11);
+const ROUNDS = Number(process.env.ODJ_BENCH_ROUNDS || 3);
 const BATCH = Number(process.env.ODJ_BENCH_BATCH || 100);
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 const TARGETS = { ratio: 0.5, floorFactor: 1.15, rssMb: 150 };
@@ -64,7 +65,7 @@ function sambaClient(dir, dc) {
 function timed(cmd, args, opts = {}) {
   return new Promise((resolvePromise, reject) => {
     const rssFile = join(opts.scratch, `rss-${randomBytes(4).toString('hex')}`);
-    const [c, a] = TIME ? [TIME, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
+    const [c, a] = TIME ? [TIME, ['-f', '%M %U %S', '-o', rssFile, cmd, ...args]] : [cmd, args];
     const t = process.hrtime.bigint();
     const child = spawn(c, a, { env: opts.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
     let stderr = '';
@@ -73,11 +74,14 @@ function timed(cmd, args, opts = {}) {
     child.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - t) / 1e6;
       let rssKb = null;
+      let cpuMs = null;
       if (TIME && existsSync(rssFile)) {
-        rssKb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+        const [kb, user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+        rssKb = kb;
+        cpuMs = (user + sys) * 1000;
         rmSync(rssFile, { force: true });
       }
-      resolvePromise({ ms, rssKb, code, stderr });
+      resolvePromise({ ms, rssKb, cpuMs, code, stderr });
     });
     if (opts.input !== undefined) child.stdin.end(opts.input);
   });
@@ -125,7 +129,7 @@ async function main() {
     return r;
   };
 
-  const results = { when: new Date().toISOString(), node: process.version, samba: '', cpus: cpus().length, loadavgAtStart: loadavg(), runs: RUNS, batch: BATCH, targets: TARGETS };
+  const results = { when: new Date().toISOString(), node: process.version, samba: '', cpus: cpus().length, loadavgAtStart: loadavg(), runs: RUNS, batch: BATCH, rounds: ROUNDS, targets: TARGETS };
   try {
     results.samba = execFileSync('net', ['--version'], { encoding: 'utf8' }).trim();
     // (a) one package per process. One warm-up each (page cache, DC caches), then alternating order.
@@ -143,23 +147,31 @@ async function main() {
         a.odj.push(await odjOne(`OA${tag}${n}`));
       }
     }
-    // (c) the floor, run right before and right after odj's batch (the DC slows as its database
-    // grows, and the machine is shared): the batch is compared with the mean of the two.
+    // (b) and (c), in ROUNDS rounds: floor, batch, floor, batch, …, floor. The DC slows as its
+    // database grows and the machine is shared, so each batch is compared with the mean of the
+    // floors right before and after it, and the median round is reported.
     const floor = (prefix, kind) => {
       note(`(c) DC floor: ${BATCH} LDAP adds with ${kind} passwords over one open connection`);
       return JSON.parse(execFileSync(process.execPath, [join(__dirname, 'floor.js'), dcFile.file, String(BATCH), prefix, kind], { encoding: 'utf8' })).addsMs;
     };
-    const floorBefore = floor(`FB${tag}`, 'odj');
-    // (b) BATCH packages with one odj process, then BATCH Samba processes.
-    note(`(b) ${BATCH} packages: odj provision --batch, then ${BATCH} net offlinejoin provision runs`);
-    const batchNames = Array.from({ length: BATCH }, (_, i) => `OB${tag}${String(i).padStart(3, '0')}`);
-    made.push(...batchNames);
-    const odjBatch = await timed(process.execPath, [CLI, 'provision', ...odjArgs, '--batch', '-', '--savedir', join(scratch, 'batch'), '-q'],
-      { env: odjEnv, scratch, input: batchNames.join('\n') + '\n' });
-    mustSucceed('odj provision --batch', odjBatch, secrets);
-    const floorAfter = floor(`FC${tag}`, 'odj');
+    const floors = [floor(`FB${tag}0`, 'odj')];
+    const batches = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      note(`(b) round ${round + 1}/${ROUNDS}: ${BATCH} packages with one odj provision --batch`);
+      const batchNames = Array.from({ length: BATCH }, (_, i) => `OB${tag}${round}${String(i).padStart(3, '0')}`);
+      made.push(...batchNames);
+      const r = await timed(process.execPath, [CLI, 'provision', ...odjArgs, '--batch', '-', '--savedir', join(scratch, `batch${round}`), '-q'],
+        { env: odjEnv, scratch, input: batchNames.join('\n') + '\n' });
+      mustSucceed('odj provision --batch', r, secrets);
+      batches.push(r);
+      floors.push(floor(`FB${tag}${round + 1}`, 'odj'));
+    }
     const floorAscii = floor(`FD${tag}`, 'ascii');
-    const floorMs = [...floorBefore, ...floorAfter];
+    const floorMs = floors.flat();
+    const roundRatios = batches.map((b, i) => b.ms / ((sum(floors[i]) + sum(floors[i + 1])) / 2));
+    const mid = roundRatios.indexOf([...roundRatios].sort((x, y) => x - y)[(roundRatios.length - 1) >> 1]);
+    const odjBatch = batches[mid];
+    note(`(b) ${BATCH} net offlinejoin provision runs`);
     const t = process.hrtime.bigint();
     const sambaBatch = [];
     for (let i = 0; i < BATCH; i++) sambaBatch.push(await sambaOne(`SB${tag}${String(i).padStart(3, '0')}`));
@@ -167,17 +179,19 @@ async function main() {
 
     const aOdj = median(a.odj.map((r) => r.ms));
     const aSamba = median(a.samba.map((r) => r.ms));
-    // The floor for BATCH adds: the mean of the runs before and after the batch.
-    const floorTotal = (sum(floorBefore) + sum(floorAfter)) / 2;
+    // The floor of the median round: the mean of the floors before and after its batch.
+    const floorTotal = (sum(floors[mid]) + sum(floors[mid + 1])) / 2;
     Object.assign(results, {
       a: { odjMs: a.odj.map((r) => r.ms), sambaMs: a.samba.map((r) => r.ms), odjMedianMs: aOdj, sambaMedianMs: aSamba, ratio: aOdj / aSamba,
-        odjPeakRssKb: maxOf(a.odj.map((r) => r.rssKb)), sambaPeakRssKb: maxOf(a.samba.map((r) => r.rssKb)) },
+        odjPeakRssKb: maxOf(a.odj.map((r) => r.rssKb)), sambaPeakRssKb: maxOf(a.samba.map((r) => r.rssKb)),
+        odjCpuMedianMs: TIME ? median(a.odj.map((r) => r.cpuMs)) : null, sambaCpuMedianMs: TIME ? median(a.samba.map((r) => r.cpuMs)) : null },
       b: { odjBatchMs: odjBatch.ms, odjBatchPeakRssKb: odjBatch.rssKb, sambaTotalMs: sambaBatchMs, sambaRunsMs: sambaBatch.map((r) => r.ms),
-        ratioToSamba: odjBatch.ms / sambaBatchMs, ratioToFloor: odjBatch.ms / floorTotal },
-      c: { beforeMs: floorBefore, afterMs: floorAfter, medianMs: median(floorMs), totalMs: floorTotal,
+        ratioToSamba: odjBatch.ms / sambaBatchMs, ratioToFloor: roundRatios[mid], roundsMs: batches.map((b) => b.ms), roundRatios,
+        peakRssAllRoundsKb: maxOf(batches.map((b) => b.rssKb)) },
+      c: { roundsAddsMs: floors, roundsTotalMs: floors.map(sum), medianMs: median(floorMs), totalMs: floorTotal,
         asciiAddsMs: floorAscii, asciiMedianMs: median(floorAscii), asciiTotalMs: sum(floorAscii) },
     });
-    const peakRssMb = Math.max(results.a.odjPeakRssKb ?? 0, odjBatch.rssKb ?? 0) / 1024;
+    const peakRssMb = Math.max(results.a.odjPeakRssKb ?? 0, results.b.peakRssAllRoundsKb ?? 0) / 1024;
     results.verdict = {
       aRatio: results.a.ratio <= TARGETS.ratio,
       bFloor: results.b.ratioToFloor <= TARGETS.floorFactor,
@@ -206,13 +220,14 @@ function printTable(r, peakRssMb) {
   const rows = [
     ['', 'odj', 'samba net', 'odj/samba', 'target'],
     [`(a) one package, whole process (median of ${r.runs})`, s(r.a.odjMedianMs), s(r.a.sambaMedianMs), r.a.ratio.toFixed(3), `<= ${TARGETS.ratio} ${mark(r.verdict.aRatio)}`],
-    [`(b) ${r.batch} packages`, s(r.b.odjBatchMs), s(r.b.sambaTotalMs), r.b.ratioToSamba.toFixed(3), ''],
-    [`(c) DC floor: ${r.batch} adds with password`, s(r.c.totalMs), '', '', ''],
+    [`(b) ${r.batch} packages (odj: median of ${r.rounds} rounds)`, s(r.b.odjBatchMs), s(r.b.sambaTotalMs), r.b.ratioToSamba.toFixed(3), ''],
+    [`(c) DC floor: ${r.batch} adds with password (same round)`, s(r.c.totalMs), '', '', ''],
     ['    one add (median)', s(r.c.medianMs), '', '', ''],
     [`    ${r.batch} adds, ASCII passwords (info)`, s(r.c.asciiTotalMs), '', '', ''],
-    [`(b)/(c) odj batch vs the floor`, r.b.ratioToFloor.toFixed(3), '', '', `<= ${TARGETS.floorFactor} ${mark(r.verdict.bFloor)}`],
+    [`(b)/(c) odj batch vs the floor (rounds: ${r.b.roundRatios.map((x) => x.toFixed(2)).join(' ')})`, r.b.ratioToFloor.toFixed(3), '', '', `<= ${TARGETS.floorFactor} ${mark(r.verdict.bFloor)}`],
+    ['    CPU of the client process (median)', r.a.odjCpuMedianMs === null ? 'n/a' : s(r.a.odjCpuMedianMs), r.a.sambaCpuMedianMs === null ? 'n/a' : s(r.a.sambaCpuMedianMs), '', ''],
     ['peak RSS, one package', mb(r.a.odjPeakRssKb), mb(r.a.sambaPeakRssKb), '', ''],
-    [`peak RSS, ${r.batch} packages`, mb(r.b.odjBatchPeakRssKb), '', '', `<= ${TARGETS.rssMb} MB ${mark(r.verdict.peakRss)}`],
+    [`peak RSS, ${r.batch} packages`, mb(r.b.peakRssAllRoundsKb), '', '', `<= ${TARGETS.rssMb} MB ${mark(r.verdict.peakRss)}`],
   ];
   const w = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   for (const row of rows) process.stdout.write(row.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ') + '\n');
