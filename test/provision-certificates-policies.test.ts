@@ -253,4 +253,37 @@ describe('the odj CLI carries them too', () => {
     expect(shown.stdout).toContain(`Software\\Policies\\OdjPkg\\Motd = REG_SZ "hello ${tag}"`);
     expect(shown.stdout).toMatch(/sst 1 store\s+ROOT \(location 0x00020000\)/);
   });
+
+  it('--certtemplate --certpfx and --policynames --sysvolroot: the package joins, inspect shows both', async () => {
+    const name = names.next();
+    const file = join(tmp.dir, `${name}.txt`);
+    const pfxFile = writeBytes(join(tmp.dir, `${name}.pfx`), pfx);
+    const { args, env } = dcArgs();
+    const r = await runOdj(cli!.bin, [
+      'provision', ...args, '--machine', name, '--savefile', file,
+      '--certtemplate', 'Machine', '--certpfx', `Machine=${pfxFile}`, '--policynames', gpoName, '--sysvolroot', sysvolRoot(),
+    ], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const joined = await requestOdjAndTestJoin(readFileSync(file), name);
+    expect(joined.joined, joined.output).toBe(true);
+    const facts = parsePackage(new Uint8Array(readFileSync(file))).facts;
+    expect(Buffer.from(facts.certificates!.pfxStores[0].pfx).equals(pfx)).toBe(true);
+    const shown = await runOdj(cli!.bin, ['inspect', file], { env });
+    expect(shown.stdout).toMatch(/pfx 1 template\s+Machine/);
+    expect(shown.stdout).toMatch(/pfx 1 pfx\s+<redacted/i);
+    expect(shown.stdout).toContain('Software\\Policies\\Samba\\smb_conf\\apply group policies = REG_DWORD 1');
+  });
+
+  it('a bad --certpfx file, and --policynames without --sysvolroot: exit 1 naming the flag, no account', async () => {
+    const { args, env } = dcArgs();
+    const name = names.next();
+    const notPfx = writeBytes(join(tmp.dir, 'not.pfx'), ca.der);
+    const bad = await runOdj(cli!.bin, ['provision', ...args, '--machine', name, '--printblob', '--certtemplate', 'Machine', '--certpfx', `Machine=${notPfx}`], { env });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^odj: ERROR_INVALID_PARAMETER \(87\): certificates\[0\]\.pfx: not a PKCS#12 \(PFX\) file at byte \d+.*\[--certpfx\]\n$/);
+    const noRoot = await runOdj(cli!.bin, ['provision', ...args, '--machine', name, '--printblob', '--policynames', gpoName], { env });
+    expect(noRoot.code).toBe(1);
+    expect(noRoot.stderr).toMatch(/ERROR_NOT_SUPPORTED \(50\): .*pass sysvolRoot.*\[--policynames\]\n$/);
+    expect(await accountBySam(`${name}$`)).toBeNull();
+  });
 });

@@ -15,6 +15,8 @@ const FLAG_OF: Record<string, string> = {
   certTemplateNames: '--certtemplate',
   machinePolicyNames: '--policynames',
   machinePolicyPaths: '--policypaths',
+  certificates: '--certpfx',
+  sysvolRoot: '--sysvolroot',
   'options.reuseAccount': '--reuse',
   'options.useDefaultPassword': '--defpwd',
   'options.skipAccountSearch': '--nosearch',
@@ -31,7 +33,8 @@ const FLAG_OF: Record<string, string> = {
 
 /** `NERR_UserExists (2224): machineName: … [--machine]` */
 export function describeError(e: ProvisioningError): string {
-  const field = e.field?.replace(/^\[\d+\]\./, '');
+  // `[3].machineName` (a batch line) and `certificates[0].pfx` (a list entry) both map by their list.
+  const field = e.field?.replace(/^\[\d+\]\./, '').replace(/\[\d+\](\..*)?$/, '');
   const flag = field ? FLAG_OF[field] : undefined;
   return flag ? `${e.message} [${flag}]` : e.message;
 }

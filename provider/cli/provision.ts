@@ -1,7 +1,7 @@
 // `odj provision`: djoin /provision over LDAP, for one machine or a batch over one connection.
 // Everything the user gave is checked (flags, every batch line, output paths) before the DC is
 // contacted, so a mistake never leaves an account without its package file.
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionSettings, ProvisioningParams, ProvisionResult } from '../backend';
 import { ProvisioningError } from '../errors';
@@ -30,6 +30,8 @@ const options: Options = {
   certtemplate: { type: 'string', multiple: true },
   policynames: { type: 'string', multiple: true },
   policypaths: { type: 'string', multiple: true },
+  certpfx: { type: 'string', multiple: true },
+  sysvolroot: { type: 'string' },
   netbios: { type: 'string' },
   psite: { type: 'string' },
   dsite: { type: 'string' },
@@ -49,6 +51,23 @@ const splitList = (p: Parsed, k: string): string[] | undefined => {
   if (v.some((x) => x === '')) throw new UsageError(`--${k} has an empty name`, C);
   return v.length ? v : undefined;
 };
+
+/** `--certpfx TEMPLATE=FILE`: the PFX the LDAP backend puts in the package for that template
+ *  (it cannot enroll). The file is read here; its bytes are checked by validateParams. */
+function certPfx(p: Parsed): ProvisioningParams['certificates'] {
+  const out = list(p, 'certpfx').map((v) => {
+    const m = /^([^=]+)=(.+)$/.exec(v);
+    if (!m || m[1].trim() === '') throw new UsageError('--certpfx takes TEMPLATE=FILE', C);
+    let pfx: Buffer;
+    try {
+      pfx = readFileSync(m[2]);
+    } catch (e) {
+      throw new UsageError(`cannot read ${m[2]} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, C);
+    }
+    return { templateName: m[1].trim(), pfx: new Uint8Array(pfx) };
+  });
+  return out.length ? out : undefined;
+}
 
 /** The ProvisioningParams every machine shares, from the flags. */
 function baseParams(p: Parsed): Omit<ProvisioningParams, 'machineName'> {
@@ -79,6 +98,8 @@ function baseParams(p: Parsed): Omit<ProvisioningParams, 'machineName'> {
   set('certTemplateNames', certTemplateNames.length ? certTemplateNames : undefined);
   set('machinePolicyNames', splitList(p, 'policynames'));
   set('machinePolicyPaths', splitList(p, 'policypaths'));
+  set('certificates', certPfx(p));
+  set('sysvolRoot', nonEmpty(p, 'sysvolroot', C));
   set('netbiosName', nonEmpty(p, 'netbios', C));
   set('siteName', psite ?? dsite);
   set('primaryDnsDomain', nonEmpty(p, 'primarydns', C));

@@ -63,6 +63,9 @@ Provisioning (djoin's vocabulary):
   --certtemplate NAME    certificate template to include (repeatable)
   --policynames NAMES    group policy names to include, separated by ; (repeatable)
   --policypaths PATHS    Registry.pol paths to include, separated by ; (repeatable)
+  --certpfx NAME=FILE    the PFX (PKCS#12) issued from template NAME: LDAP cannot enroll, so each
+                         --certtemplate needs one (repeatable)
+  --sysvolroot DIR       a mounted or copied SYSVOL share, where --policynames are read off Windows
   --netbios NAME         NetBIOS name of the computer, if it differs
   --psite SITE           persistent site: the computer always uses SITE
   --dsite SITE           dynamic site: the computer starts in SITE
