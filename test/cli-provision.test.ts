@@ -244,7 +244,7 @@ describe('connection flags', () => {
 
   it('ODJ_LDAP_URL, ODJ_BIND_USER, ODJ_CA_FILE and ODJ_BIND_PASSWORD stand in for the flags', async () => {
     const env = cleanEnv({ ODJ_LDAP_URL: dc().ldapUrl, ODJ_BIND_USER: dc().adminUser, ODJ_CA_FILE: dc().caFile, ODJ_BIND_PASSWORD: dc().adminPassword });
-    const r = await odj(['provision', '--domain', dc().domain, '--machine', names.next(), '--printblob'], { env });
+    const r = await odj(['provision', '--domain', dc().domain, '--machine', names.next(), '--printblob', '--timeout', '30'], { env });
     expect(r.code, r.stderr).toBe(0);
   });
 

@@ -107,6 +107,15 @@ describe('usage errors exit 2 and say what is wrong', () => {
     });
   }
 
+  it('a --savefile in a missing folder is refused before the DC is contacted (no account made)', async () => {
+    const name = names.next();
+    const { args, env } = dcArgs();
+    const r = await odj(['provision', ...args, '--machine', name, '--savefile', join(tmp.dir, 'no-such-dir', 'p.txt')], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot write in .*no-such-dir \(ENOENT\)/);
+    expect(await accountBySam(`${name}$`)).toBeNull();
+  });
+
   it('an existing --savefile is refused before the DC is contacted (no account made)', async () => {
     const existing = join(tmp.dir, 'exists.txt');
     writeFileSync(existing, 'keep me');

@@ -1,6 +1,7 @@
 // Files and streams for the CLI: input from a file or stdin, and secret output written owner-only,
 // never over an existing file.
-import { closeSync, constants, existsSync, fchmodSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fchmodSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { UsageError } from './usage';
 
 /** All of stdin, as bytes. */
@@ -23,9 +24,18 @@ export async function readInput(path: string, command: string): Promise<Buffer> 
   }
 }
 
-/** Refuse early (before any account is made) to write where a file already is. */
+/** Refuse early (before any account is made) to write where a file already is, or into a folder
+ *  that is missing or read-only: a package that cannot be saved would leave an account behind. */
 export function assertAbsent(path: string, flag: string, command: string): void {
   if (existsSync(path)) throw new UsageError(`${flag} ${path} already exists; it is not overwritten`, command);
+  const dir = dirname(path);
+  try {
+    if (!statSync(dir).isDirectory()) throw new UsageError(`${flag} ${path}: ${dir} is not a directory`, command);
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${flag} ${path}: cannot write in ${dir} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, command);
+  }
 }
 
 /** Create `path` with mode 0600 (exclusive: an existing file is an error) and write `data`. */
