@@ -41,10 +41,11 @@ describe('check', () => {
       ...base,
       machineAccountOU: 'OU=Web,DC=elsewhere,DC=test',
       siteName: 'bad site!',
-      options: { persistentSite: true, rootCaCerts: true },
+      options: { persistentSite: true },
+      certTemplateNames: ['Machine'], // no PFX for it: the LDAP backend cannot enroll (ERROR_NOT_SUPPORTED)
     });
     const props = (r.failures ?? []).map((f) => f.property).sort();
-    expect(props).toEqual(['machineAccountOU', 'options.persistentSite', 'options.rootCaCerts', 'siteName'].sort());
+    expect(props).toEqual(['certTemplateNames', 'machineAccountOU', 'options.persistentSite', 'siteName'].sort());
     for (const f of r.failures ?? []) expect(f.reason).toMatch(/^ERROR_(INVALID_PARAMETER \(87\)|NOT_SUPPORTED \(50\))/);
     const bad = await check({}, { ...base, machineName: 'NAME-LONGER-THAN-15' });
     expect(bad.failures?.map((f) => f.property)).toEqual(['machineName']);
