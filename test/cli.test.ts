@@ -3,7 +3,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePackage } from '../provider/odj';
+import { buildPackage, parsePackage } from '../provider/odj';
 import { buildCli, cleanEnv, dcArgs, runOdj, scratch, type Run } from './cli-run';
 import { testDc } from './support/dc';
 import { accountBySam, domainTruth } from './support/ldap';
@@ -195,6 +195,74 @@ describe('inspect', () => {
     expect(garbage.code).toBe(1);
     expect(garbage.stderr).toMatch(/not a valid offline join package/);
     expect(garbage.stdout).toBe('');
+  });
+});
+
+describe('inspect of certificate and policy parts', () => {
+  it('prints the CERT and POLICY parts; PFX bytes stay redacted unless --show-secrets', async () => {
+    const samba = await sambaProvision({ machineName: names.next() });
+    const facts = parsePackage(samba.binary).facts;
+    const pfx = Buffer.from('pretend-pkcs12-private-key-bytes');
+    const sst = Buffer.from('root-ca-store');
+    const pkg = buildPackage({
+      ...facts,
+      certificates: {
+        pfxStores: [{ templateName: 'Machine', privateKeyExportPolicy: 1, policyServerUrl: 'https://ca.odjtest.test/policy', policyServerUrlFlags: 0, policyServerId: 'id-1', pfx }],
+        sstStores: [{ storeLocation: 0x20000, storeName: 'Root', sst }],
+      },
+      policies: [{ source: 'Default Domain Policy', rootKeyId: 0x80000002, elements: [{ keyPath: 'Software\\Policies\\Odj', valueName: 'Enabled', valueType: 4, data: Buffer.from([1, 0, 0, 0]) }] }],
+    });
+    const r = await odj(['inspect', '-'], { input: Buffer.from(pkg) });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/CERT_PROVIDER 9c0971e9-832f-4873-8e87-ef1419d4781e/);
+    expect(r.stdout).toMatch(/POLICY_PROVIDER 68fb602a-0c09-48ce-b75f-07b7bd58f7ec/);
+    expect(r.stdout).toMatch(/pfx 1 template +Machine/);
+    expect(r.stdout).toMatch(/pfx 1 pfx +<redacted> \(32 bytes\)/);
+    expect(r.stdout).not.toContain(pfx.toString('base64'));
+    expect(r.stdout).toMatch(/sst 1 store +Root \(location 0x00020000\)/);
+    expect(r.stdout).toMatch(/sst 1 sst +13 bytes/);
+    expect(r.stdout).toMatch(/list 1 source +Default Domain Policy \(root HKLM\)/);
+    expect(r.stdout).toMatch(/list 1 value 1 +Software\\Policies\\Odj\\Enabled = REG_DWORD 1\n/);
+    const secret = await odj(['inspect', '-', '--show-secrets', '--json'], { input: Buffer.from(pkg) });
+    expect(JSON.parse(secret.stdout).certificates.pfxStores[0].pfx).toBe(pfx.toString('base64'));
+  });
+});
+
+describe('start-up loads only what a command needs', () => {
+  /** The project files and packages a run of odj loaded, from a --require hook. */
+  async function loaded(args: string[], opts: Parameters<typeof runOdj>[2] = {}): Promise<{ r: Run; modules: string[] }> {
+    const hook = join(tmp.dir, 'hook.js');
+    const log = join(tmp.dir, `loaded-${Math.random().toString(36).slice(2)}.txt`);
+    writeFileSync(hook, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(log)}, Object.keys(require.cache).join('\\n')));\n`);
+    const env = { ...(opts.env ?? cleanEnv()), NODE_OPTIONS: `--require ${hook}` };
+    const r = await odj(args, { ...opts, env });
+    return { r, modules: readFileSync(log, 'utf8').split('\n') };
+  }
+  const uses = (modules: string[], part: string): boolean => modules.some((m) => m.includes(part));
+
+  it('help and inspect never load the LDAP client or the directory layer', async () => {
+    const help = await loaded(['--help']);
+    expect(help.r.code).toBe(0);
+    expect(help.modules.filter((m) => m.includes('/provider/'))).toEqual([expect.stringMatching(/provider\/cli\.js$/), expect.stringMatching(/provider\/cli\/usage\.js$/)]);
+    const samba = await sambaProvision({ machineName: names.next() });
+    const inspect = await loaded(['inspect', '-'], { input: samba.text });
+    expect(inspect.r.code).toBe(0);
+    expect(uses(inspect.modules, '/node_modules/ldapts/')).toBe(false);
+    expect(uses(inspect.modules, '/provider/directory/connection')).toBe(false);
+    expect(uses(inspect.modules, '/provider/cli/provision')).toBe(false);
+    expect(uses(inspect.modules, '/@pulumi/')).toBe(false);
+    const unattend = await loaded(['unattend', '-'], { input: samba.text });
+    expect(unattend.r.code).toBe(0);
+    expect(uses(unattend.modules, '/node_modules/ldapts/')).toBe(false);
+    expect(uses(unattend.modules, '/@pulumi/')).toBe(false);
+  });
+
+  it('provision loads ldapts, and no Pulumi', async () => {
+    const { args, env } = dcArgs();
+    const p = await loaded(['provision', ...args, '--machine', names.next(), '--printblob', '-q'], { env });
+    expect(p.r.code, p.r.stderr).toBe(0);
+    expect(uses(p.modules, '/node_modules/ldapts/')).toBe(true);
+    expect(uses(p.modules, '/@pulumi/')).toBe(false);
   });
 });
 
