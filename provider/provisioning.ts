@@ -2,7 +2,7 @@
 // and the backend that does the work (the LDAP backend; the native one comes with its own issue).
 import type { AccountFacts, ConnectionSettings, JoinBackend, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
 import { withDirectory } from './directory/connection';
-import { readRootDse } from './directory/discovery';
+import { guidToBytes, readRootDse } from './directory/discovery';
 import { deleteAccountByGuid, findAccountByGuid, findAccountBySamName } from './directory/accounts';
 import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './directory/escape';
 import { Limits } from './limits';
@@ -86,6 +86,8 @@ function checkOuRdns(ou: ReturnType<typeof parseDn>): void {
   }
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** ownerTag: any non-empty text up to Limits.ownerTagChars; only its hash reaches the directory. */
 function checkOwnerTag(tag: unknown): string | undefined {
   if (tag === undefined || tag === null) return undefined;
@@ -127,6 +129,8 @@ export function validateParams(params: ProvisioningParams): ValidatedParams {
   if (params.machineAccountOU !== undefined && params.machineAccountOU !== null && params.machineAccountOU !== '') {
     if (typeof params.machineAccountOU !== 'string') throw invalid('machineAccountOU', 'must be a DN');
     if (params.machineAccountOU.length > Limits.ouDnChars) throw invalid('machineAccountOU', `must be at most ${Limits.ouDnChars} characters`);
+    // A lone surrogate would silently become U+FFFD on the way to UTF-8: another DN than the one given.
+    if (LONE_SURROGATE.test(params.machineAccountOU)) throw invalid('machineAccountOU', 'is not well-formed Unicode');
     let ou;
     try {
       ou = parseDn(params.machineAccountOU);
@@ -228,6 +232,8 @@ const factsOf = (f: AccountFacts): AccountFacts => ({ distinguishedName: f.disti
 /** The account with that sAMAccountName anywhere in the domain, or null (for the native backend,
  *  which cannot see DNs and GUIDs). */
 export async function findAccountByName(samAccountName: string, connection: ConnectionSettings, domain: string): Promise<AccountFacts | null> {
+  // 256: AD's rangeUpper for sAMAccountName; the value is escaped into the filter, never syntax.
+  if (typeof samAccountName !== 'string' || samAccountName.length === 0 || samAccountName.length > 256) throw invalid('samAccountName', 'must be 1 to 256 characters');
   return withDirectory(connection, targetOf(connection, domain), async (conn) => {
     const root = await readRootDse(conn);
     const found = await findAccountBySamName(conn, root.defaultNamingContext, samAccountName);
@@ -237,6 +243,7 @@ export async function findAccountByName(samAccountName: string, connection: Conn
 
 /** The account with that objectGUID, or null. */
 export async function readAccount(objectGuid: string, connection: ConnectionSettings): Promise<AccountFacts | null> {
+  guidToBytes(objectGuid); // refuse a malformed GUID before connecting
   return withDirectory(connection, targetOf(connection), async (conn) => {
     const root = await readRootDse(conn);
     const found = await findAccountByGuid(conn, root.defaultNamingContext, objectGuid);
@@ -246,6 +253,7 @@ export async function readAccount(objectGuid: string, connection: ConnectionSett
 
 /** Delete the account with that objectGUID; already gone is done. */
 export async function deleteAccount(objectGuid: string, connection: ConnectionSettings): Promise<void> {
+  guidToBytes(objectGuid); // refuse a malformed GUID before connecting
   await withDirectory(connection, targetOf(connection), async (conn) => {
     const root = await readRootDse(conn);
     await deleteAccountByGuid(conn, root.defaultNamingContext, objectGuid);

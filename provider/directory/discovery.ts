@@ -74,7 +74,7 @@ export function guidFromBytes(b: Uint8Array): string {
 
 /** The 16 wire bytes of a GUID string. */
 export function guidToBytes(guid: string): Buffer {
-  const m = /^\{?([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\}?$/i.exec(guid.trim());
+  const m = typeof guid === 'string' ? /^\{?([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\}?$/i.exec(guid.trim()) : null;
   if (!m) throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'not a GUID', { field: 'objectGuid' });
   const b = Buffer.alloc(16);
   b.writeUInt32LE(parseInt(m[1], 16), 0);

@@ -99,7 +99,8 @@ export function parseDn(dn: string): Rdn[] {
           }
           trailingSpaces = 0;
         } else if (ch === '"' || ch === '<' || ch === '>' || ch === '\0') {
-          fail(`unescaped '${ch}'`);
+          // Name a control character by its code point: a message must stay one printable line.
+          fail(`unescaped ${ch === '\0' ? 'U+0000' : `'${ch}'`}`);
         } else {
           // A code point may be two UTF-16 units; copy it whole.
           const cp = dn.codePointAt(i)!;
