@@ -182,6 +182,7 @@ function checkCombinations(p: Parsed): void {
     if (p.values[k] !== undefined) throw new UsageError(`--${k} does not go with --batch (each line names a machine; --savedir holds the files)`, C);
   }
   if (!nonEmpty(p, 'savedir', C)) throw new UsageError('--batch needs --savedir DIR for the package files', C);
+  if (p.values.batch === '-' && p.values['password-file'] === '-') throw new UsageError('--batch - and --password-file - cannot both read stdin', C);
 }
 
 /** Writes the package; if that fails, an account we just created is deleted again. */
