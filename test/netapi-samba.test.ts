@@ -215,6 +215,7 @@ describe('netapi backend through Samba libnetapi', () => {
   });
 
   it('refuses what Samba cannot put in a package with ERROR_NOT_SUPPORTED naming the field', async () => {
+    const pfxText = randomBytes(48).toString('base64');
     const cases: Array<[object, string]> = [
       [{ certTemplateNames: ['Machine'] }, 'certTemplateNames'],
       [{ machinePolicyNames: ['Default Domain Policy'] }, 'machinePolicyNames'],
@@ -224,6 +225,9 @@ describe('netapi backend through Samba libnetapi', () => {
       [{ primaryDnsDomain: 'odjtest.test' }, 'primaryDnsDomain'],
       [{ options: { rootCaCerts: true } }, 'options.rootCaCerts'],
       [{ options: { persistentSite: true } }, 'options.persistentSite'],
+      // LDAP-backend inputs: a PFX made elsewhere, and a SYSVOL copy for machinePolicyNames.
+      [{ certificates: [{ templateName: 'Machine', pfx: pfxText }] }, 'certificates'],
+      [{ sysvolRoot: '/srv/sysvol' }, 'sysvolRoot'],
       // lmjoin.h: an OU is not supported with downlevel privilege support (any flavour).
       [{ machineAccountOU: 'CN=Computers,DC=odjtest,DC=test', options: { downlevelPrivSupport: true } }, 'machineAccountOU'],
     ];
@@ -231,6 +235,7 @@ describe('netapi backend through Samba libnetapi', () => {
       const name = machineName();
       const e = await expectProvisioningError(backend.provision(params(name, extra), connection));
       expect([e.code, e.errno, e.field]).toEqual(['ERROR_NOT_SUPPORTED', 50, field]);
+      expect(e.message).not.toContain(pfxText);
       expect(await accountBySam(`${name}$`)).toBeNull();
     }
   });

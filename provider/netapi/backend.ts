@@ -88,6 +88,19 @@ export class NetapiBackend implements JoinBackend {
   }
 
   private request(params: ProvisioningParams, dcName: string | undefined): NativeProvisionRequest {
+    // Inputs for the LDAP backend only, refused by name rather than dropped: NetApi has no parameter
+    // for a PFX obtained elsewhere (Windows enrolls from certTemplateNames itself) nor for a SYSVOL
+    // copy (Windows reads machinePolicyNames' files from the share itself).
+    if (params.certificates !== undefined && params.certificates !== null && params.certificates.length > 0) {
+      throw new ProvisioningError('ERROR_NOT_SUPPORTED', 'NetApi cannot put a given PFX into a package; use certTemplateNames (Windows enrolls) or the ldap backend', {
+        field: 'certificates',
+      });
+    }
+    if (params.sysvolRoot !== undefined && params.sysvolRoot !== null && params.sysvolRoot !== '') {
+      throw new ProvisioningError('ERROR_NOT_SUPPORTED', 'NetApi reads policies from the SYSVOL share itself, not from a sysvolRoot; leave it out or use the ldap backend', {
+        field: 'sysvolRoot',
+      });
+    }
     const options = provisionOptionBits(params.options);
     if (params.machineAccountOU && params.options?.downlevelPrivSupport) {
       // lmjoin.h: lpMachineAccountOU is not supported with NETSETUP_PROVISION_DOWNLEVEL_PRIV_SUPPORT.
