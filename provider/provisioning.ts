@@ -9,38 +9,10 @@ import { Limits } from './limits';
 import { provisionAccounts, type AccountRequest, type DomainRequest } from './directory/provision';
 import { ProvisioningError } from './errors';
 import { validateContentParams } from './content-params';
+import { optionBits, ProvisionOptionBits } from './options';
 import type { JoinProvider2 } from './odj';
 
-/** The documented NETSETUP_PROVISION_* bits, by the name ProvisioningOptions uses. */
-export const ProvisionOptionBits = {
-  downlevelPrivSupport: 0x1,
-  reuseAccount: 0x2,
-  useDefaultPassword: 0x4,
-  skipAccountSearch: 0x8,
-  rootCaCerts: 0x10,
-  persistentSite: 0x20,
-} as const satisfies Record<keyof Required<ProvisioningOptions>, number>;
-
-type OptionName = keyof typeof ProvisionOptionBits;
-const optionNames = Object.keys(ProvisionOptionBits) as OptionName[];
-
-/** Named flags → dwProvisionOptions. */
-export function optionBits(options: ProvisioningOptions = {}): number {
-  let bits = 0;
-  for (const name of optionNames) if (options[name]) bits |= ProvisionOptionBits[name];
-  return bits >>> 0;
-}
-
-/** dwProvisionOptions → named flags; a bit nobody documented is an ERROR_INVALID_PARAMETER. */
-export function optionsFromBits(bits: number): ProvisioningOptions {
-  const known = optionNames.reduce((m, n) => m | ProvisionOptionBits[n], 0);
-  if ((bits & ~known) !== 0) {
-    throw new ProvisioningError('ERROR_INVALID_PARAMETER', `unknown option bits 0x${(bits & ~known).toString(16)}`, { field: 'options' });
-  }
-  const out: ProvisioningOptions = {};
-  for (const name of optionNames) if (bits & ProvisionOptionBits[name]) out[name] = true;
-  return out;
-}
+export { ProvisionOptionBits, optionBits, optionsFromBits } from './options';
 
 /**
  * ODJ_WIN7BLOB.Options. Microsoft's IDL page says "must be set to zero"; Samba writes 6 with a

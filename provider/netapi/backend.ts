@@ -25,7 +25,7 @@ import { ProvisioningError } from '../errors';
 import { parsePackage } from '../odj';
 import { loadNetapi, type NetapiOptions } from './load';
 import type { NativeCredentials, NativeProvisionRequest, NativeUser } from './native';
-import { provisionOptionBits } from './options';
+import { optionBits } from '../options';
 
 /** Directory lookups the NetApi cannot do itself (by GUID; DN and GUID of an account). */
 export interface AccountDirectory {
@@ -101,7 +101,7 @@ export class NetapiBackend implements JoinBackend {
         field: 'sysvolRoot',
       });
     }
-    const options = provisionOptionBits(params.options);
+    const options = optionBits(params.options);
     if (params.machineAccountOU && params.options?.downlevelPrivSupport) {
       // lmjoin.h: lpMachineAccountOU is not supported with NETSETUP_PROVISION_DOWNLEVEL_PRIV_SUPPORT.
       throw new ProvisioningError('ERROR_NOT_SUPPORTED', 'an OU cannot be combined with downlevelPrivSupport', { field: 'machineAccountOU' });

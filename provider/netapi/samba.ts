@@ -8,7 +8,7 @@ import { userInfo23Type } from './layout';
 import { loadKoffi, openLibrary, SAMBA_INSTALL_HINT, SAMBA_LIBRARY, type LibraryOptions } from './library';
 import { pointerValue, type KoffiModule, type NativeFunction } from './koffi';
 import type { NativeCredentials, NativeNetapi, NativeProvisionRequest, NativeUser, NetapiSession } from './native';
-import { NETSETUP_PROVISION } from './options';
+import { ProvisionOptionBits } from '../options';
 import { readSid } from './sid';
 import { stderrCapture, win32FromCaptured, type StderrCapture } from './stderr-capture';
 import { ERROR_CAN_NOT_COMPLETE, isNoSuchAccount, scrubSecrets, statusError } from './status';
@@ -69,8 +69,8 @@ function refuseUnsupported(r: NativeProvisionRequest): void {
     ['netbiosName', r.netbiosName !== undefined],
     ['siteName', r.siteName !== undefined],
     ['primaryDnsDomain', r.primaryDnsDomain !== undefined],
-    ['options.rootCaCerts', (r.options & NETSETUP_PROVISION.ROOT_CA_CERTS) !== 0],
-    ['options.persistentSite', (r.options & NETSETUP_PROVISION.PERSISTENTSITE) !== 0],
+    ['options.rootCaCerts', (r.options & ProvisionOptionBits.rootCaCerts) !== 0],
+    ['options.persistentSite', (r.options & ProvisionOptionBits.persistentSite) !== 0],
   ];
   for (const [field, present] of unsupported) {
     if (present) {
