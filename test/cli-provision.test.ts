@@ -342,6 +342,43 @@ describe('odj provision --batch', () => {
   });
 });
 
+describe('odj provision --batch, interrupted', () => {
+  it('Ctrl-C stops after the machine in hand: exit 130, every account made has its package file', async () => {
+    const list = Array.from({ length: 40 }, () => names.next());
+    const { args, env } = dcArgs();
+    const dir = join(tmp.dir, `int-${list[0]}`);
+    const child = spawn(process.execPath, [bin, 'provision', ...args, '--batch', '-', '--savedir', dir], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    let sent = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (!sent && stderr.includes('[2/40]')) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.stdin.end(list.join('\n') + '\n');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(sent).toBe(true);
+    expect(stderr.includes(testDc().adminPassword) || stdout.includes(testDc().adminPassword)).toBe(false);
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain('odj: interrupted; stopping after the current machine');
+    const done = readdirSync(dir).map((f) => f.replace(/\.txt$/, ''));
+    expect(done.length).toBeGreaterThanOrEqual(2);
+    expect(done.length).toBeLessThan(40);
+    expect(stderr).toContain(`odj: interrupted: ${40 - done.length} not tried, from ${list[done.length]} (line ${done.length + 1})`);
+    expect(stdout).toBe(`${done.length} of 40 provisioned; packages in ${dir}\n`);
+    // No account without its package: exactly the machines with a file exist.
+    for (const [i, n] of list.entries()) {
+      const exists = (await accountBySam(`${n}$`)) !== null;
+      expect(exists, n).toBe(i < done.length);
+      if (exists) expect(done).toContain(n);
+    }
+  });
+});
+
 describe('odj delete', () => {
   it('deletes by name and by objectGUID, several in one run', async () => {
     const one = await provision([]);

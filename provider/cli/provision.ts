@@ -224,8 +224,18 @@ export async function run(args: string[]): Promise<number> {
   const { conn, discovery } = await openDomain(jobs[0].v.domain, connection);
   const facts: Record<string, unknown>[] = [];
   let failed = 0;
+  // Ctrl-C in a batch stops after the machine in hand, so every account made has its package
+  // file; a second Ctrl-C exits at once.
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write('odj: interrupted; stopping after the current machine (Ctrl-C again to quit now)\n');
+  };
+  if (isBatch) process.on('SIGINT', onSigint);
   try {
     for (const [i, job] of jobs.entries()) {
+      if (interrupted) break;
       const tag = isBatch ? `[${i + 1}/${jobs.length}] ${job.params.machineName}: ` : '';
       try {
         if (!conn.client.isConnected) throw new ProvisioningError('ERROR_DS_SERVER_DOWN', 'the connection to the DC was lost earlier in this batch', { field: 'connection.url' });
@@ -243,12 +253,17 @@ export async function run(args: string[]): Promise<number> {
       }
     }
   } finally {
+    process.removeListener('SIGINT', onSigint);
     await conn.close();
   }
   if (json) process.stdout.write(JSON.stringify(isBatch ? facts : facts[0], null, 2) + '\n');
   if (isBatch) {
-    say(`${jobs.length - failed} of ${jobs.length} provisioned; packages in ${nonEmpty(p, 'savedir', C)}\n`);
+    say(`${facts.length - failed} of ${jobs.length} provisioned; packages in ${nonEmpty(p, 'savedir', C)}\n`);
     if (failed) process.stderr.write(`odj: ${failed} of ${jobs.length} failed\n`);
+    if (interrupted && facts.length < jobs.length) {
+      process.stderr.write(`odj: interrupted: ${jobs.length - facts.length} not tried, from ${jobs[facts.length].params.machineName} (${jobs[facts.length].origin})\n`);
+      return 130;
+    }
   }
   return failed ? 1 : 0;
 }
