@@ -219,6 +219,7 @@ describe('connection flags', () => {
     expect(await accountBySam(`${name}$`)).toBeNull();
     const insecure = await odj([...common(), '--dcname', dc().dcHost, '--insecure-skip-tls-verify', '--machine', name], { env });
     expect(insecure.code, insecure.stderr).toBe(0);
+    expect(insecure.stderr).toBe("odj: warning: the DC's TLS certificate is not verified (--insecure-skip-tls-verify)\n");
     const both = await odj([...common(), '--dcname', dc().dcHost, '--insecure-skip-tls-verify', '--cafile', dc().caFile, '--machine', name], { env });
     expect(both.code).toBe(2);
   });

@@ -94,6 +94,8 @@ export function connectionFromArgs(p: Parsed, command: string, e: NodeJS.Process
     timeoutMs = ms;
   }
   if (!bindUser) throw new UsageError(`a bind user is required: --user USER or ${env.bindUser}`, command);
+  // Said every time: with verification off, anyone on the path can take the bind password.
+  if (insecure) process.stderr.write("odj: warning: the DC's TLS certificate is not verified (--insecure-skip-tls-verify)\n");
   return {
     ...(url ? { url } : {}),
     ...(bool(p, 'starttls') || truthy(e[env.startTls]) ? { startTls: true } : {}),
