@@ -84,6 +84,7 @@ describe('usage errors exit 2 and say what is wrong', () => {
     ['json with printblob', ['provision', '--domain', 'x.test', '--machine', 'WS1', '--printblob', '--json'], /--json and --printblob/],
     ['batch without savedir', ['provision', '--domain', 'x.test', '--batch', '/dev/null', '--user', 'a@b'], /--batch needs --savedir/],
     ['batch with machine', ['provision', '--domain', 'x.test', '--batch', '/dev/null', '--machine', 'WS1'], /--machine does not go with --batch/],
+    ['a batch that names no machine', ['provision', '--domain', 'x.test', '--batch', '-', '--savedir', '/tmp', '--user', 'a@b'], /- names no machine/],
     ['stdin twice', ['provision', '--domain', 'x.test', '--batch', '-', '--savedir', '/tmp', '--password-file', '-', '--user', 'a@b'], /cannot both read stdin/],
     ['savedir without batch', ['provision', '--domain', 'x.test', '--machine', 'WS1', '--printblob', '--savedir', '/tmp', '--user', 'a@b'], /--savedir goes with --batch/],
     ['bad timeout', ['provision', '--domain', 'x.test', '--machine', 'WS1', '--printblob', '--user', 'a@b', '--timeout', 'soon'], /--timeout takes seconds/],
