@@ -15,6 +15,9 @@ DIR=${ODJ_TESTDC_DIR:-/tmp/odj-testdc}
 REALM=${ODJ_TESTDC_REALM:-ODJTEST.TEST}
 DOMAIN=${ODJ_TESTDC_DOMAIN:-ODJTEST}
 HOST=${ODJ_TESTDC_HOST:-dc1}
+# A second DC (tests that pause or kill their own) takes another loopback address, e.g. 127.0.0.2,
+# with its own ODJ_TESTDC_DIR, REALM and HOST; the default DC keeps 127.0.0.1.
+IP=${ODJ_TESTDC_IP:-127.0.0.1}
 DNSDOMAIN=$(echo "$REALM" | tr '[:upper:]' '[:lower:]')
 FQDN="$HOST.$DNSDOMAIN"
 PACKAGES="samba samba-ad-dc samba-ad-provision winbind krb5-user smbclient ldb-tools samba-testsuite"
@@ -48,10 +51,17 @@ ensure_packages() {
 
 ensure_hosts() {
   # Clients (Node's TLS check against the certificate's CN, net ads, kinit) find the DC by name.
-  if ! grep -qE "^127\.0\.0\.1[[:space:]].*\b$FQDN\b" /etc/hosts; then
-    if [ -w /etc/hosts ]; then echo "127.0.0.1 $FQDN $HOST" >> /etc/hosts
-    else log "add '127.0.0.1 $FQDN' to /etc/hosts (needs root)"; exit 1; fi
+  if ! grep -qE "^${IP//./\\.}[[:space:]].*\b$FQDN\b" /etc/hosts; then
+    if [ -w /etc/hosts ]; then echo "$IP $FQDN $HOST" >> /etc/hosts
+    else log "add '$IP $FQDN' to /etc/hosts (needs root)"; exit 1; fi
   fi
+}
+
+# Samba binds only addresses an interface holds: another loopback address goes on lo first.
+ensure_ip() {
+  [ "$IP" = 127.0.0.1 ] && return
+  ip -4 addr show dev lo | grep -q "inet $IP/" && return
+  ip addr add "$IP/8" dev lo || { log "cannot add $IP to lo (needs root)"; exit 1; }
 }
 
 pid_alive() {
@@ -59,8 +69,8 @@ pid_alive() {
 }
 
 answers() {
-  timeout 5 ldbsearch -H "ldap://127.0.0.1" -s base -b "" defaultNamingContext >/dev/null 2>&1 \
-    && timeout 2 bash -c "</dev/tcp/127.0.0.1/636" 2>/dev/null
+  timeout 5 ldbsearch -H "ldap://$IP" -s base -b "" defaultNamingContext >/dev/null 2>&1 \
+    && timeout 2 bash -c "</dev/tcp/$IP/636" 2>/dev/null
 }
 
 is_up() { pid_alive && answers; }
@@ -79,8 +89,8 @@ wait_up() {
 ports_free() {
   local port
   for port in 88 389 636; do
-    if timeout 2 bash -c "</dev/tcp/127.0.0.1/$port" 2>/dev/null; then
-      log "127.0.0.1:$port is already taken by another process (another DC? reuse it with ODJ_TESTDC_ENV=<its env file>)"
+    if timeout 2 bash -c "</dev/tcp/$IP/$port" 2>/dev/null; then
+      log "$IP:$port is already taken by another process (another DC? reuse it with ODJ_TESTDC_ENV=<its env file>)"
       return 1
     fi
   done
@@ -91,9 +101,17 @@ provision() {
   local pass
   pass="Odj-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')!A1"
   log "provisioning $REALM in $DIR"
+  # The default DC takes lo (127.0.0.1 and ::1); another one only its own address, and no NetBIOS
+  # name service, whose broadcast socket (127.255.255.255:137) the default DC already holds.
+  local ifaces=(--option="interfaces=lo")
+  # Its pid file and sockets go under its own folder too (the default DC's are in /run/samba).
+  [ "$IP" != 127.0.0.1 ] && ifaces=(--option="interfaces=$IP/8" --option="disable netbios=yes"
+    --option="pid directory=$DIR/run" --option="ncalrpc dir=$DIR/run/ncalrpc"
+    --option="winbindd socket directory=$DIR/run/winbindd" --option="ntp signd socket directory=$DIR/run/ntp_signd"
+    --option="log file=$DIR/log.%m")
   samba-tool domain provision --realm="$REALM" --domain="$DOMAIN" --server-role=dc \
-    --dns-backend=SAMBA_INTERNAL --adminpass="$pass" --host-name="$HOST" --host-ip=127.0.0.1 \
-    --targetdir="$DIR" --option="interfaces=lo" --option="bind interfaces only=yes" \
+    --dns-backend=SAMBA_INTERNAL --adminpass="$pass" --host-name="$HOST" --host-ip="$IP" \
+    --targetdir="$DIR" "${ifaces[@]}" --option="bind interfaces only=yes" \
     --use-rfc2307 >"$DIR/provision.log" 2>&1 || { tail -20 "$DIR/provision.log" >&2; exit 1; }
   local conf="$DIR/etc/smb.conf"
   # No DNS forwarding: the provisioning writes the host's resolver here, which is not loopback.
@@ -103,7 +121,7 @@ ODJ_TEST_REALM=$REALM
 ODJ_TEST_DOMAIN=$DNSDOMAIN
 ODJ_TEST_NETBIOS_DOMAIN=$DOMAIN
 ODJ_TEST_DC_HOST=$FQDN
-ODJ_TEST_DC_IP=127.0.0.1
+ODJ_TEST_DC_IP=$IP
 ODJ_TEST_LDAP_URL=ldaps://$FQDN:636
 ODJ_TEST_CA_FILE=$DIR/private/tls/ca.pem
 ODJ_TEST_ADMIN_USER=Administrator@$DNSDOMAIN
@@ -118,6 +136,7 @@ EOF
 start() {
   ensure_packages
   ensure_hosts
+  ensure_ip
   if pid_alive; then
     if wait_up; then log "already running ($DIR)"; echo "$DIR/env"; return; fi
     log "samba (pid $(cat "$DIR/samba.pid")) runs but does not answer; see $DIR/samba.log"; exit 1
