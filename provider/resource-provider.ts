@@ -51,7 +51,7 @@ function backend(): JoinBackend {
 
 // ---- check ----
 
-const stringFields = ['domain', 'machineName', 'machineAccountOU', 'dcName', 'netbiosName', 'siteName', 'primaryDnsDomain', 'url', 'bindUser', 'bindPassword'] as const;
+const stringFields = ['domain', 'machineName', 'machineAccountOU', 'dcName', 'netbiosName', 'siteName', 'primaryDnsDomain', 'sysvolRoot', 'url', 'bindUser', 'bindPassword'] as const;
 const listFields = ['certTemplateNames', 'machinePolicyNames', 'machinePolicyPaths', 'caCerts'] as const;
 const boolFields = ['startTls', 'insecureSkipTlsVerify'] as const;
 const optionNames = ['downlevelPrivSupport', 'reuseAccount', 'useDefaultPassword', 'skipAccountSearch', 'rootCaCerts', 'persistentSite'];
@@ -68,6 +68,19 @@ function shapeFailures(news: Record<string, unknown>): CheckFailure[] {
   for (const f of listFields) {
     const v = news[f];
     if (known(v) && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) fail(f, `${f} must be a list of strings`);
+  }
+  const certs = news.certificates;
+  if (known(certs)) {
+    if (!Array.isArray(certs)) fail('certificates', 'certificates must be a list of { templateName, pfx, … }');
+    else {
+      // Only shapes here (never a value: pfx is secret); validateParams judges the PFX itself.
+      certs.forEach((c: unknown, i) => {
+        if (c === null || typeof c !== 'object' || Array.isArray(c)) fail(`certificates[${i}]`, `certificates[${i}] must be { templateName, pfx, … }`);
+        else if (known((c as Record<string, unknown>).pfx) && typeof (c as Record<string, unknown>).pfx !== 'string') {
+          fail(`certificates[${i}].pfx`, `certificates[${i}].pfx must be the PKCS#12 file as base64 text`);
+        }
+      });
+    }
   }
   const t = news.timeoutMs;
   if (known(t) && !(typeof t === 'number' && Number.isInteger(t) && t > 0)) fail('timeoutMs', 'timeoutMs must be a positive integer');
@@ -92,12 +105,23 @@ function shapeFailures(news: Record<string, unknown>): CheckFailure[] {
   return failures;
 }
 
+/** `certificates[0].pfx` → ['certificates', 'pfx']: the input property a failure belongs to. */
+function topOf(property: string): [string, string | undefined] {
+  const [top, sub] = property.split('.');
+  return [top.replace(/\[\d+\]$/, ''), sub];
+}
+
 /** The provisioning layer's own rules (names, DNs, option combinations, what is not supported).
  *  validateParams stops at the first violation; to report every property at once, the property at
  *  fault is set aside and the rest checked again. */
 function provisioningFailures(inputs: PackageInputs): CheckFailure[] {
   const params = toParams(inputs) as unknown as Record<string, unknown>;
-  for (const [k, v] of Object.entries(params)) if (containsUnknown(v)) delete params[k];
+  // Templates are judged against the PFX files given for them: without those, they go too.
+  const drop = (k: string) => {
+    delete params[k];
+    if (k === 'certificates') delete params.certTemplateNames;
+  };
+  for (const [k, v] of Object.entries(params)) if (containsUnknown(v)) drop(k);
   const failures: CheckFailure[] = [];
   for (let round = 0; round < 16; round++) {
     try {
@@ -107,13 +131,13 @@ function provisioningFailures(inputs: PackageInputs): CheckFailure[] {
       if (!(e instanceof ProvisioningError)) throw e;
       const field = e.field ?? '';
       failures.push({ property: field, reason: e.message });
-      const [top, sub] = field.split('.');
+      const [top, sub] = topOf(field);
       if (top === 'options' && sub && params.options) {
         const o = { ...(params.options as Record<string, unknown>) };
         delete o[sub];
         params.options = o;
       } else if (top in params && top !== 'domain' && top !== 'machineName') {
-        delete params[top];
+        drop(top);
       } else {
         break; // the rest depends on this one
       }
@@ -127,7 +151,9 @@ export async function check(olds: Record<string, unknown>, news: Record<string, 
   const failures = shapeFailures(news);
   // The provisioning rules judge what is well-formed; a property already at fault is left out.
   const rest: Record<string, unknown> = { ...news };
-  for (const f of failures) delete rest[f.property.split('.')[0]];
+  for (const f of failures) delete rest[topOf(f.property)[0]];
+  // Templates are judged against the PFX files given for them: with those at fault, not at all.
+  if (news.certificates !== undefined && rest.certificates === undefined) delete rest.certTemplateNames;
   const seen = new Set(failures.map((f) => f.property));
   if (typeof rest.domain === 'string' && typeof rest.machineName === 'string') {
     for (const f of provisioningFailures(rest as unknown as PackageInputs)) if (!seen.has(f.property)) failures.push(f);

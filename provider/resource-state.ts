@@ -3,7 +3,7 @@
 // say how to reach the directory; where connection settings come from. No I/O except reading a CA
 // file named by config or environment.
 import { readFileSync } from 'node:fs';
-import type { AccountFacts, ConnectionSettings, DomainFacts, ProvisioningOptions, ProvisioningParams } from './backend';
+import type { AccountFacts, CertificateRequest, ConnectionSettings, DomainFacts, ProvisioningOptions, ProvisioningParams } from './backend';
 
 /** The resolved inputs, as the engine hands them to the provider. */
 export interface PackageInputs {
@@ -13,8 +13,11 @@ export interface PackageInputs {
   dcName?: string;
   options?: ProvisioningOptions;
   certTemplateNames?: string[];
+  /** A PFX (base64 text, secret) per certificate template, for the LDAP backend. */
+  certificates?: CertificateRequest[];
   machinePolicyNames?: string[];
   machinePolicyPaths?: string[];
+  sysvolRoot?: string;
   netbiosName?: string;
   siteName?: string;
   primaryDnsDomain?: string;
@@ -47,8 +50,11 @@ export const updateFields = [
   'dcName',
   'options',
   'certTemplateNames',
+  'certificates',
   'machinePolicyNames',
   'machinePolicyPaths',
+  // Where the GPOs' files are read: another copy may hold other values, so the package is re-issued.
+  'sysvolRoot',
   'netbiosName',
   'siteName',
   'primaryDnsDomain',

@@ -50,6 +50,29 @@ export const offlineJoinProvider: pulumi.dynamic.ResourceProvider = {
   delete: (id, props) => lifecycle().del(id, props),
 };
 
+/** One certificate for the package: the PKCS#12 file issued from a template, as base64 text. */
+export interface CertificateInput {
+  templateName: pulumi.Input<string>;
+  /** base64 of the PKCS#12 file. Always stored as a secret. */
+  pfx: pulumi.Input<string>;
+  policyServerUrl?: pulumi.Input<string>;
+  /** PolicyServerUrlFlags bits (PsfLocationGroupPolicy 1, …) */
+  policyServerUrlFlags?: pulumi.Input<number>;
+  policyServerId?: pulumi.Input<string>;
+  /** X509PrivateKeyExportFlags bits (XCN_NCRYPT_ALLOW_EXPORT_FLAG 1, …); 0 = not exportable */
+  privateKeyExportPolicy?: pulumi.Input<number>;
+}
+
+/** Each PFX as a secret input, the rest of the list left readable (template names show in a diff);
+ *  a list or an entry that is itself an Output is made secret whole. */
+function secretPfx(certificates: OfflineJoinPackageArgs['certificates']): unknown {
+  if (certificates === undefined || certificates === null) return certificates;
+  if (!Array.isArray(certificates)) return pulumi.secret(certificates);
+  return certificates.map((c: pulumi.Input<CertificateInput>) =>
+    pulumi.Output.isInstance(c) || c instanceof Promise || c === null || typeof c !== 'object' ? pulumi.secret(c) : { ...c, pfx: pulumi.secret(c.pfx) },
+  );
+}
+
 export interface OfflineJoinPackageArgs {
   /** DNS name of the domain. Changing it replaces the resource (another account). */
   domain: pulumi.Input<string>;
@@ -60,9 +83,17 @@ export interface OfflineJoinPackageArgs {
   /** The DC to use (FQDN); default: discovered. */
   dcName?: pulumi.Input<string>;
   options?: pulumi.Input<ProvisioningOptions>;
+  /** Templates to enroll from. Only Windows enrolls; the LDAP backend needs a PFX for each one in `certificates`. */
   certTemplateNames?: pulumi.Input<pulumi.Input<string>[]>;
+  /** A PFX per certificate template (from a TLS or Vault resource, an existing CA) that the package
+   *  carries. Each `pfx` is always stored as a secret. Changing these re-issues the package. */
+  certificates?: pulumi.Input<pulumi.Input<CertificateInput>[]>;
+  /** GPOs by display name; off Windows their Registry.pol files are read under `sysvolRoot`. */
   machinePolicyNames?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Registry.pol files ([MS-GPREG]) whose values the package carries. */
   machinePolicyPaths?: pulumi.Input<pulumi.Input<string>[]>;
+  /** A mounted or copied SYSVOL share, where machinePolicyNames' files are read off Windows. */
+  sysvolRoot?: pulumi.Input<string>;
   netbiosName?: pulumi.Input<string>;
   siteName?: pulumi.Input<string>;
   primaryDnsDomain?: pulumi.Input<string>;
@@ -109,12 +140,13 @@ export class OfflineJoinPackage extends pulumi.dynamic.Resource {
   constructor(name: string, args: OfflineJoinPackageArgs, opts?: pulumi.CustomResourceOptions) {
     const props: Record<string, unknown> = { ...args };
     if (args.bindPassword !== undefined) props.bindPassword = pulumi.secret(args.bindPassword);
+    if (args.certificates !== undefined) props.certificates = secretPfx(args.certificates);
     for (const o of outputNames) props[o] = undefined;
     super(
       offlineJoinProvider,
       name,
       props,
-      pulumi.mergeOptions(opts, { additionalSecretOutputs: ['packageText', 'bindPassword'] }),
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ['packageText', 'bindPassword', 'certificates'] }),
       'odj',
       'OfflineJoinPackage',
     );

@@ -3,11 +3,17 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { check, diff } from '../provider/resource-provider';
 import { connectionFromConfig, connectionFromEnv, mergeConnection, unknownValue } from '../provider/resource-state';
+import { opensslPfx, opensslRootCa, tempDir } from './certs-policies-fixtures';
 
 const base = { domain: 'odjtest.test', machineName: 'WEB01', __provider: 'exports.handler = …' };
+
+// A real PKCS#12 file (OpenSSL) for the certificates input.
+const tmp = tempDir('rcd');
+afterAll(() => tmp.cleanup());
+const pfx = opensslPfx(tmp.dir, opensslRootCa(tmp.dir, 'OdjResourceCheck')).toString('base64');
 
 describe('check', () => {
   it('passes good inputs through unchanged', async () => {
@@ -58,6 +64,42 @@ describe('check', () => {
     expect(JSON.stringify(r.failures)).not.toContain('Pa55');
   });
 
+  it('takes certificates (a PFX per template) and sysvolRoot with machinePolicyNames', async () => {
+    const news = {
+      ...base,
+      certTemplateNames: ['Machine'],
+      certificates: [{ templateName: 'Machine', pfx, policyServerUrl: 'https://cep.odjtest.test/', privateKeyExportPolicy: 1 }],
+      machinePolicyNames: ['Default Domain Policy'],
+      sysvolRoot: '/srv/sysvol',
+    };
+    const r = await check({}, news);
+    expect(r.failures).toEqual([]);
+    expect(r.inputs).toEqual(news);
+  });
+
+  it('reports a bad PFX on its entry, without its content, and not again as a template without one', async () => {
+    const notPfx = Buffer.from('this is not a PKCS#12 file, only some text').toString('base64');
+    const r = await check({}, { ...base, certTemplateNames: ['Machine'], certificates: [{ templateName: 'Machine', pfx: notPfx }] });
+    expect(r.failures?.map((f) => f.property)).toEqual(['certificates[0].pfx']);
+    expect(r.failures![0].reason).toMatch(/^ERROR_INVALID_PARAMETER \(87\)/);
+    expect(JSON.stringify(r.failures)).not.toContain(notPfx);
+    const shapes = await check({}, { ...base, certTemplateNames: ['Machine'], certificates: [{ templateName: 'Machine', pfx: 12345678 }, 'x'] });
+    expect(shapes.failures?.map((f) => f.property).sort()).toEqual(['certificates[0].pfx', 'certificates[1]']);
+    expect(JSON.stringify(shapes.failures)).not.toContain('12345678');
+    expect((await check({}, { ...base, certificates: 'x' })).failures?.map((f) => f.property)).toEqual(['certificates']);
+  });
+
+  it('sysvolRoot: a string, and only with machinePolicyNames', async () => {
+    expect((await check({}, { ...base, sysvolRoot: 5 })).failures?.map((f) => f.property)).toEqual(['sysvolRoot']);
+    const alone = await check({}, { ...base, sysvolRoot: '/srv/sysvol' });
+    expect(alone.failures?.map((f) => [f.property, f.reason])).toEqual([['sysvolRoot', expect.stringMatching(/only used with machinePolicyNames/)]]);
+  });
+
+  it('a PFX not known during preview leaves its templates unjudged too', async () => {
+    const r = await check({}, { ...base, certTemplateNames: ['Machine'], certificates: [{ templateName: 'Machine', pfx: unknownValue }] });
+    expect(r.failures).toEqual([]);
+  });
+
   it('leaves values unknown during preview unjudged', async () => {
     const r = await check({}, { ...base, machineAccountOU: unknownValue, options: unknownValue, url: unknownValue });
     expect(r.failures).toEqual([]);
@@ -96,7 +138,9 @@ describe('diff', () => {
       { dcName: 'dc1.odjtest.test' },
       { options: { reuseAccount: true } },
       { certTemplateNames: ['Machine'] },
+      { certificates: [{ templateName: 'Machine', pfx }] },
       { machinePolicyNames: ['Default'] },
+      { sysvolRoot: '/srv/sysvol' },
       { machinePolicyPaths: ['/p/Registry.pol'] },
       { netbiosName: 'WEB01X' },
       { siteName: 'Default-First-Site-Name' },
@@ -104,6 +148,24 @@ describe('diff', () => {
       { rotationTriggers: { generation: '2' } },
     ]) {
       expect(await d(news), JSON.stringify(news)).toMatchObject({ changes: true, replaces: [] });
+    }
+  });
+
+  it('a new PFX, template or policy server for a certificate, or another sysvolRoot, updates in place', async () => {
+    const withCert = { ...olds, certTemplateNames: ['Machine'], certificates: [{ templateName: 'Machine', pfx }], machinePolicyNames: ['Default'], sysvolRoot: '/a' };
+    const dc = (news: Record<string, unknown>) => diff('id', withCert, { ...withCert, ...news });
+    expect(await dc({})).toMatchObject({ changes: false });
+    // The same values in another key order, as the engine may hand them back, are no change.
+    expect(await dc({ certificates: [{ pfx, templateName: 'Machine' }] })).toMatchObject({ changes: false });
+    const otherPfx = opensslPfx(tmp.dir, opensslRootCa(tmp.dir, 'OdjResourceCheck2')).toString('base64');
+    for (const news of [
+      { certificates: [{ templateName: 'Machine', pfx: otherPfx }] },
+      { certificates: [{ templateName: 'Machine', pfx, policyServerId: 'cep-2' }] },
+      { certificates: [{ templateName: 'Machine', pfx: unknownValue }] },
+      { certificates: [] },
+      { sysvolRoot: '/b' },
+    ]) {
+      expect(await dc(news), Object.keys(news).join()).toMatchObject({ changes: true, replaces: [] });
     }
   });
 

@@ -43,7 +43,7 @@ describe('OfflineJoinPackage under the SDK mock monitor', () => {
     const r = run.resources[0];
     expect(r.type).toBe(type);
     expect(r.name).toBe('web01');
-    expect(r.additionalSecretOutputs.sort()).toEqual(['bindPassword', 'packageText']);
+    expect(r.additionalSecretOutputs.sort()).toEqual(['bindPassword', 'certificates', 'packageText']);
     // As the engine receives it: the password only inside a secret wrapper (the engine encrypts those).
     expect(r.rawInputs.bindPassword).toEqual({ [sigKey]: secretSig, value: password });
     const { bindPassword, __provider, ...others } = r.rawInputs;
@@ -65,6 +65,46 @@ describe('OfflineJoinPackage under the SDK mock monitor', () => {
     // During preview the package is not known yet.
     expect(run.exports.packageText.known).toBe(false);
     expect(run.exports.objectSid.known).toBe(false);
+  });
+
+  it('registers each certificate PFX as a secret (the template readable) and keeps certificates secret in outputs', async () => {
+    // Stands for the base64 of a PFX a TLS or Vault resource made; preview runs no check.
+    const pfx = `MII${'Pfx-secret-text-'.repeat(4)}`;
+    const lateKey = `MII${'Late-pfx-'.repeat(4)}`;
+    const run = await runProgram(
+      () => {
+        const pulumi = loadNative('@pulumi/pulumi') as typeof import('@pulumi/pulumi');
+        const { OfflineJoinPackage } = loadNative(main) as typeof import('../provider/index');
+        new OfflineJoinPackage('web02', {
+          domain: 'odjtest.test',
+          machineName: 'WEB02',
+          certTemplateNames: ['Machine'],
+          certificates: [{ templateName: 'Machine', pfx, policyServerId: 'cep-1' }],
+          machinePolicyNames: ['Default Domain Policy'],
+          sysvolRoot: '/srv/sysvol',
+        });
+        // A list that is itself an Output (e.g. from another resource) is made secret whole.
+        new OfflineJoinPackage('web03', {
+          domain: 'odjtest.test',
+          machineName: 'WEB03',
+          certificates: pulumi.output([{ templateName: 'Machine', pfx: lateKey }]),
+        });
+        return {};
+      },
+      { config: {}, project: 'odj', preview: true, packageMain: main },
+    );
+    expect(run.resources.map((r) => r.name)).toEqual(['web02', 'web03']);
+    const [r2, r3] = run.resources;
+    for (const r of [r2, r3]) expect(r.additionalSecretOutputs).toContain('certificates');
+    expect(r2.rawInputs.certificates).toEqual([{ templateName: 'Machine', pfx: { [sigKey]: secretSig, value: pfx }, policyServerId: 'cep-1' }]);
+    expect(r3.rawInputs.certificates).toEqual({ [sigKey]: secretSig, value: [{ templateName: 'Machine', pfx: lateKey }] });
+    const { __provider, certificates, ...others } = r2.rawInputs;
+    void certificates;
+    expect(others).toEqual({ domain: 'odjtest.test', machineName: 'WEB02', certTemplateNames: ['Machine'], machinePolicyNames: ['Default Domain Policy'], sysvolRoot: '/srv/sysvol' });
+    for (const s of [pfx, lateKey]) {
+      expect(String(__provider)).not.toContain(s);
+      expect(String(r3.rawInputs.__provider)).not.toContain(s);
+    }
   });
 
   it('examples/basic registers one package from its stack config', async () => {
