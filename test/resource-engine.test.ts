@@ -13,6 +13,9 @@ import { buildInto, findRepoRoot, loadNative, runProgram, startHost, type Provid
 import { testDc } from './support/dc';
 import { accountBySam, deleteAccount, deleteTree, ensureOu, escapeFilter, withLdap } from './support/ldap';
 import { requestOdjAndTestJoin } from './support/peers';
+import { parsePackage } from '../provider/odj';
+import { RegTypes } from '../provider/odj/registry-pol';
+import { opensslPfx, opensslRootCa, polXml, sambaWritePol, tempDir } from './certs-policies-fixtures';
 
 const root = findRepoRoot();
 const outDir = join(root, 'dist', '.test-resource-engine');
@@ -292,6 +295,60 @@ describe('OfflineJoinPackage through the dynamic-provider host', () => {
     expect(r.failures.map((f) => f.property).sort()).toEqual(['machineName', 'options.bogus']);
     const r2 = await h.check('bad', {}, { __provider: providerText, domain: dc.domain, machineName: 'THIS-NAME-IS-TOO-LONG' });
     expect(r2.failures).toEqual([{ property: 'machineName', reason: expect.stringMatching(/^ERROR_INVALID_PARAMETER \(87\): machineName: /) }]);
+  });
+
+  it('certificates and a policy path: the package carries them, a new policy file updates in place (same SID), both packages join', async () => {
+    const h = await host(stackConfig({ 'odj:bindUser': dc.adminUser, 'odj:bindPassword': dc.adminPassword }));
+    const tmp = tempDir('re');
+    try {
+      const ca = opensslRootCa(tmp.dir, `OdjResEngine-${randomBytes(3).toString('hex')}`);
+      const pfx = opensslPfx(tmp.dir, ca);
+      const pfxText = pfx.toString('base64');
+      packages.push(pfxText); // a secret too: never in a host log
+      const policy = (gen: string): string => {
+        const file = join(tmp.dir, `gen${gen}.pol`);
+        sambaWritePol(file, polXml([{ key: 'Software\\Policies\\OdjResEngine', value: 'Generation', type: RegTypes.REG_DWORD, values: [gen] }]));
+        return file;
+      };
+      const [pol1, pol2] = [policy('1'), policy('2')];
+      const name = machineName();
+      const news: Props = {
+        __provider: providerText,
+        domain: dc.domain,
+        machineName: name,
+        certTemplateNames: ['Machine'],
+        certificates: [{ templateName: 'Machine', pfx: pfxText, policyServerId: 'cep-odj' }],
+        machinePolicyPaths: [pol1],
+      };
+      const checked = await h.check('cp', {}, news);
+      expect(checked.failures).toEqual([]);
+      const created = await h.create('cp', checked.inputs);
+      const pkg1 = String(created.props.packageText);
+      packages.push(pkg1);
+      const facts1 = parsePackage(Buffer.from(pkg1, 'base64')).facts;
+      expect(facts1.certificates!.pfxStores.map((s) => [s.templateName, s.policyServerId, Buffer.from(s.pfx).equals(pfx)])).toEqual([['Machine', 'cep-odj', true]]);
+      const generation = (f: typeof facts1) => f.policies!.map((l) => [l.source, l.elements.map((e) => [e.valueName, Buffer.from(e.data).readUInt32LE(0)])]);
+      expect(generation(facts1)).toEqual([[pol1, [['Generation', 1]]]]);
+      const join1 = await requestOdjAndTestJoin(pkg1, name);
+      expect(join1.joined, join1.output).toBe(true);
+
+      const news2 = { ...checked.inputs, machinePolicyPaths: [pol2] };
+      expect(await h.diff('cp', created.id, created.props, news2)).toMatchObject({ changes: 'some', replaces: [] });
+      const out2 = await h.update('cp', created.id, created.props, (await h.check('cp', created.props, news2)).inputs);
+      expect(out2).toMatchObject({ objectGuid: created.id, objectSid: created.props.objectSid, reused: true });
+      const pkg2 = String(out2.packageText);
+      packages.push(pkg2);
+      const facts2 = parsePackage(Buffer.from(pkg2, 'base64')).facts;
+      expect(generation(facts2)).toEqual([[pol2, [['Generation', 2]]]]);
+      expect(facts2.certificates!.pfxStores).toHaveLength(1);
+      const join2 = await requestOdjAndTestJoin(pkg2, name);
+      expect(join2.joined, join2.output).toBe(true);
+
+      await h.delete('cp', created.id, out2);
+      expect(await accountBySam(`${name}$`)).toBeNull();
+    } finally {
+      tmp.cleanup();
+    }
   });
 
   it('no secret reached the host logs', () => {
