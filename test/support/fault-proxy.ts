@@ -28,7 +28,10 @@ export type FaultAction =
   /** the DC performs the request, then the client's connection is reset: a DC killed after the write */
   | 'drop-after'
   /** the proxy answers the request itself with LDAP result 51 (busy), without forwarding it */
-  | 'busy';
+  | 'busy'
+  /** forwarded faithfully, but the test's hooks run first (e.g. to SIGSTOP or kill a private DC
+   *  right before the DC gets the request, or right after it answered) */
+  | 'hook';
 
 export interface FaultRule {
   op: Op;
@@ -39,6 +42,10 @@ export interface FaultRule {
   action: FaultAction;
   /** for 'busy': how many times (default 1); other actions fire once per connection */
   times?: number;
+  /** for 'hook': awaited before the request goes to the DC */
+  beforeRequest?: () => Promise<void>;
+  /** for 'hook': awaited before the DC's (final) answer goes to the client */
+  beforeReply?: () => Promise<void>;
 }
 
 export interface SeenRequest {
@@ -184,7 +191,10 @@ export class FaultProxy {
     const counts = new Map<Op, number>();
     let frozen = false; // nothing moves in either direction any more
     let fired = false;
-    let cutAfter: { messageId: number; action: 'hang-after' | 'drop-after'; doneTag: number } | null = null;
+    let cutAfter: { messageId: number; action: 'hang-after' | 'drop-after' | 'hook'; doneTag: number } | null = null;
+    // Messages are handled one at a time, in order, even while a hook is awaited.
+    let clientChain = Promise.resolve();
+    let dcChain = Promise.resolve();
     const pending: Buffer[] = [];
     const upstream = tls.connect({ host: opts.upstream.host, port: opts.upstream.port, servername: opts.upstream.servername, ca: opts.upstream.ca });
     let upstreamReady = false;
@@ -206,51 +216,59 @@ export class FaultProxy {
     };
 
     const fromClient = new MessageReader();
-    client.on('data', (chunk: Buffer) => {
+    const onClientMessage = async (m: Buffer): Promise<void> => {
       if (frozen) return;
-      for (const m of fromClient.push(chunk)) {
-        const { messageId, tag } = parseMessage(m);
-        const op = opByTag.get(tag) ?? 'unknown';
-        this.seen.push({ connection: id, op, messageId });
-        // Occurrences count the requests that match both the op and the condition.
-        const candidate = rule !== null && op === rule.op && (!rule.match || rule.match(m));
-        if (candidate) counts.set(rule.op, (counts.get(rule.op) ?? 0) + 1);
-        const hit = rule && candidate && !fired && counts.get(rule.op) === (rule.nth ?? 1);
-        if (hit && rule.action === 'busy' && this.busyLeft > 0) {
+      const { messageId, tag } = parseMessage(m);
+      const op = opByTag.get(tag) ?? 'unknown';
+      this.seen.push({ connection: id, op, messageId });
+      // Occurrences count the requests that match both the op and the condition.
+      const candidate = rule !== null && op === rule.op && (!rule.match || rule.match(m));
+      if (candidate) counts.set(rule.op, (counts.get(rule.op) ?? 0) + 1);
+      const hit = rule && candidate && !fired && counts.get(rule.op) === (rule.nth ?? 1);
+      if (hit && rule.action === 'busy') {
+        if (this.busyLeft > 0) {
           this.busyLeft--;
-          counts.set(op, (counts.get(op) ?? 1) - 1); // the retry counts as the same occurrence
+          counts.set(op as Op, (counts.get(op as Op) ?? 1) - 1); // the retry counts as the same occurrence
           client.write(resultMessage(messageId, doneTag[op as Op] ?? 0x78, 51, 'fault proxy: busy'));
-          continue;
+          return;
         }
-        if (hit && rule.action !== 'busy') {
-          fired = true;
-          if (rule.action === 'hang-before') {
-            frozen = true;
-            return;
-          }
-          if (rule.action === 'drop-before') {
-            shut();
-            return;
-          }
-          cutAfter = { messageId, action: rule.action, doneTag: doneTag[op as Op] ?? 0x78 };
+      } else if (hit) {
+        fired = true;
+        if (rule.action === 'hang-before') {
+          frozen = true;
+          return;
         }
-        toDc(m);
+        if (rule.action === 'drop-before') {
+          shut();
+          return;
+        }
+        if (rule.action === 'hook') await rule.beforeRequest?.();
+        cutAfter = { messageId, action: rule.action as 'hang-after' | 'drop-after' | 'hook', doneTag: doneTag[op as Op] ?? 0x78 };
       }
+      toDc(m);
+    };
+    client.on('data', (chunk: Buffer) => {
+      for (const m of fromClient.push(chunk)) clientChain = clientChain.then(() => onClientMessage(m)).catch(shut);
     });
 
     const fromDc = new MessageReader();
-    upstream.on('data', (chunk: Buffer) => {
+    const onDcMessage = async (m: Buffer): Promise<void> => {
       if (frozen) return;
-      for (const m of fromDc.push(chunk)) {
-        const { messageId, tag } = parseMessage(m);
-        if (cutAfter && messageId === cutAfter.messageId && tag === cutAfter.doneTag) {
+      const { messageId, tag } = parseMessage(m);
+      if (cutAfter && messageId === cutAfter.messageId && tag === cutAfter.doneTag) {
+        if (cutAfter.action === 'hook') {
+          await rule?.beforeReply?.();
+        } else {
           // The DC has done it; the client never hears so.
           if (cutAfter.action === 'drop-after') shut();
           else frozen = true;
           return;
         }
-        client.write(m);
       }
+      if (!frozen) client.write(m);
+    };
+    upstream.on('data', (chunk: Buffer) => {
+      for (const m of fromDc.push(chunk)) dcChain = dcChain.then(() => onDcMessage(m)).catch(shut);
     });
   }
 
