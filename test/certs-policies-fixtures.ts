@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Attribute } from 'ldapts';
 import { testDc } from './support/dc';
 
 export function tempDir(prefix: string): { dir: string; cleanup(): void } {
@@ -34,6 +35,18 @@ export function opensslRootCa(dir: string, commonName: string): TestCa {
   const derFile = join(dir, `${commonName}.der`);
   run('openssl', ['x509', '-in', certFile, '-outform', 'DER', '-out', derFile]);
   return { der: readFileSync(derFile), pem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8'), certFile, keyFile };
+}
+
+/** A certificationAuthority object's attributes, as `certutil -dspublish -f x.crt RootCA` writes
+ *  them. Attribute objects: ldapts' plain-record form of add() is typed for strings only. */
+export function caObjectAttributes(cACertificate: Buffer[]): Attribute[] {
+  return [
+    new Attribute({ type: 'objectClass', values: ['top', 'certificationAuthority'] }),
+    new Attribute({ type: 'cACertificate', values: cACertificate }),
+    // mandatory in the schema; certutil writes a single zero byte when there is no CRL yet
+    new Attribute({ type: 'authorityRevocationList', values: [Buffer.from([0])] }),
+    new Attribute({ type: 'certificateRevocationList', values: [Buffer.from([0])] }),
+  ];
 }
 
 /** `openssl pkcs12 -export` of that CA's certificate and key; the export password is test data. */

@@ -11,7 +11,7 @@ import { readRootDse, type RootDse } from '../provider/directory/discovery';
 import { findGpoByName, MAX_REGISTRY_POL_BYTES, readGpoMachinePolicy, readPolicyPath } from '../provider/directory/policies';
 import { ProvisioningError } from '../provider/errors';
 import { HKEY_LOCAL_MACHINE, RegTypes } from '../provider/odj/registry-pol';
-import { createGpo, deleteGpo, opensslRootCa, sambaReadPol, sambaTool, tempDir } from './certs-policies-fixtures';
+import { caObjectAttributes, createGpo, deleteGpo, opensslRootCa, sambaReadPol, sambaTool, tempDir } from './certs-policies-fixtures';
 import { testDc } from './support/dc';
 import { adminConnection } from './support/ldap-backend';
 import { withLdap } from './support/ldap';
@@ -44,15 +44,7 @@ afterAll(async () => {
 /** Publish a certificationAuthority object the way `certutil -dspublish -f x.crt RootCA` does. */
 async function publishCa(cn: string, values: Buffer[]): Promise<string> {
   const dn = `CN=${cn},${certificationAuthoritiesDn(root.configurationNamingContext)}`;
-  await withLdap((c) =>
-    c.add(dn, {
-      objectClass: ['top', 'certificationAuthority'],
-      cACertificate: values,
-      // mandatory in the schema; certutil writes a single zero byte when there is no CRL yet
-      authorityRevocationList: Buffer.from([0]),
-      certificateRevocationList: Buffer.from([0]),
-    }),
-  );
+  await withLdap((c) => c.add(dn, caObjectAttributes(values)));
   return dn;
 }
 const unpublish = (dn: string): Promise<void> => withLdap((c) => c.del(dn)).catch(() => undefined);

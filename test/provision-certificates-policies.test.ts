@@ -16,7 +16,7 @@ import { HKEY_LOCAL_MACHINE, parseRegistryPol, RegTypes } from '../provider/odj/
 import { CERT_SYSTEM_STORE_LOCAL_MACHINE, sstCertificates } from '../provider/odj/sst';
 import { provision } from '../provider/provisioning';
 import {
-  createGpo, deleteGpo, opensslPfx, opensslRootCa, polXml, sambaReadPol, sambaTool, sambaWritePol, tempDir, writeBytes,
+  caObjectAttributes, createGpo, deleteGpo, opensslPfx, opensslRootCa, polXml, sambaReadPol, sambaTool, sambaWritePol, tempDir, writeBytes,
 } from './certs-policies-fixtures';
 import { buildCli, dcArgs, runOdj } from './cli-run';
 import { testDc } from './support/dc';
@@ -47,14 +47,7 @@ beforeAll(async () => {
   sambaTool(['gpo', 'manage', 'smb_conf', 'set', gpoGuid, 'apply group policies', 'yes']);
   configNc = await withLdap(async (c) => String((await c.search('', { scope: 'base', attributes: ['configurationNamingContext'] })).searchEntries[0].configurationNamingContext));
   caDn = `CN=OdjPkgRoot-${tag},${certificationAuthoritiesDn(configNc)}`;
-  await withLdap((c) =>
-    c.add(caDn, {
-      objectClass: ['top', 'certificationAuthority'],
-      cACertificate: ca.der,
-      authorityRevocationList: Buffer.from([0]),
-      certificateRevocationList: Buffer.from([0]),
-    }),
-  );
+  await withLdap((c) => c.add(caDn, caObjectAttributes([ca.der])));
 });
 
 afterAll(async () => {
@@ -203,9 +196,7 @@ describe('bad sources fail clearly, before any account is made', () => {
 
   it('a cACertificate value that is not a certificate: ERROR_INVALID_DATA naming the object', async () => {
     const badDn = `CN=OdjPkgBad-${tag},${certificationAuthoritiesDn(configNc)}`;
-    await withLdap((c) =>
-      c.add(badDn, { objectClass: ['top', 'certificationAuthority'], cACertificate: randomBytes(40), authorityRevocationList: Buffer.from([0]), certificateRevocationList: Buffer.from([0]) }),
-    );
+    await withLdap((c) => c.add(badDn, caObjectAttributes([randomBytes(40)])));
     try {
       const e = await refusedWithoutAccount({ options: { rootCaCerts: true } });
       expect([e.code, e.field]).toEqual(['ERROR_INVALID_DATA', 'options.rootCaCerts']);

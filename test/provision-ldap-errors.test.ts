@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provision, provisionMany } from '../provider/provisioning';
 import { openDomain, provisionOne } from '../provider/directory/provision';
+import type { ProvisioningParams } from '../provider/backend';
 import { ProvisioningError } from '../provider/errors';
 import { parsePackage } from '../provider/odj';
 import { testDc } from './support/dc';
@@ -166,10 +167,11 @@ describe('documented errors, for real', () => {
   // (without a PFX), and reading a GPO's SYSVOL off Windows without sysvolRoot. The rest of the
   // certificate and policy params work: test/provision-certificates-policies.test.ts.
   it('a template without a PFX, and GPO names without sysvolRoot, are refused by name (ERROR_NOT_SUPPORTED), never dropped', async () => {
-    for (const [extra, field] of [
+    const cases: Array<[Partial<ProvisioningParams>, string]> = [
       [{ certTemplateNames: ['Machine'] }, 'certTemplateNames'],
       [{ machinePolicyNames: ['Default Domain Policy'] }, 'machinePolicyNames'],
-    ] as const) {
+    ];
+    for (const [extra, field] of cases) {
       const e = await failure(provision({ domain: dc().domain, machineName: names.next(), ...extra }, adminConnection()));
       expect([e.code, e.errno, e.field]).toEqual(['ERROR_NOT_SUPPORTED', 50, field]);
     }
