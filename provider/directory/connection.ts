@@ -4,7 +4,7 @@
 // ProvisioningError and never lets a secret into a message.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { Client } from 'ldapts';
+import { Client, ResultCodeError } from 'ldapts';
 import type { ConnectionSettings } from '../backend';
 import { ProvisioningError, type WindowsCodeName } from '../errors';
 import { mapLdapError, redact, type LdapErrorContext } from './ldap-errors';
@@ -235,7 +235,8 @@ export class DirectoryConnection {
         field: this.target.unreachableField,
       });
     }
-    return mapLdapError(e, { ...ctx, secrets });
+    // A transport failure (not an answer of the DC) is the host's fault when the step names no field.
+    return mapLdapError(e, { ...ctx, secrets, field: ctx.field ?? (e instanceof ResultCodeError ? undefined : this.target.unreachableField) });
   }
 
   /** StartTLS when asked. An ldaps:// connection is made by the first operation (ldapts connects

@@ -44,8 +44,9 @@ export interface FaultRule {
   times?: number;
   /** for 'hook': awaited before the request goes to the DC */
   beforeRequest?: () => Promise<void>;
-  /** for 'hook': awaited before the DC's (final) answer goes to the client */
-  beforeReply?: () => Promise<void>;
+  /** for 'hook': awaited before the DC's (final) answer goes to the client; `false` swallows the
+   *  answer and freezes the exchange (a DC that did the write, then stopped before answering) */
+  beforeReply?: () => Promise<void | boolean>;
 }
 
 export interface SeenRequest {
@@ -137,6 +138,8 @@ export interface FaultProxyOptions {
   hostname: string;
   /** accept TCP and never speak: a TLS endpoint that hangs in the handshake */
   silent?: boolean;
+  /** the loopback address to listen on: the one `hostname` resolves to (default 127.0.0.1) */
+  listenHost?: string;
 }
 
 export class FaultProxy {
@@ -163,7 +166,7 @@ export class FaultProxy {
         })
       : tls.createServer({ cert: pki!.certPem, key: pki!.keyPem, minVersion: 'TLSv1.2' }, (s) => proxy.handle(s, opts));
     if (!opts.silent) server.on('connection', (s: net.Socket) => proxy.track(s));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(0, opts.listenHost ?? '127.0.0.1', resolve));
     proxy = new FaultProxy(server, (server.address() as net.AddressInfo).port, pki?.caPem ?? '', pki);
     return proxy;
   }
@@ -257,7 +260,10 @@ export class FaultProxy {
       const { messageId, tag } = parseMessage(m);
       if (cutAfter && messageId === cutAfter.messageId && tag === cutAfter.doneTag) {
         if (cutAfter.action === 'hook') {
-          await rule?.beforeReply?.();
+          if ((await rule?.beforeReply?.()) === false) {
+            frozen = true;
+            return;
+          }
         } else {
           // The DC has done it; the client never hears so.
           if (cutAfter.action === 'drop-after') shut();
