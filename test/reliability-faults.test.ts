@@ -243,3 +243,21 @@ describe('an account carrying our marker that someone else created is never adop
     expect([reused.reused, reused.account.objectGuid]).toEqual([true, planted!.guid]);
   });
 });
+
+describe('where the marker lives', () => {
+  it("description is one of the two attributes the computer class lets its creator write (so quota creation may set it)", async () => {
+    const sd = await withLdap(async (c) => {
+      const root = (await c.search('', { scope: 'base', attributes: ['schemaNamingContext'] })).searchEntries[0];
+      const schema = String(root.schemaNamingContext);
+      const cls = (await c.search(`CN=Computer,${schema}`, { scope: 'base', attributes: ['defaultSecurityDescriptor'] })).searchEntries[0];
+      const attr = (await c.search(schema, { scope: 'one', filter: '(lDAPDisplayName=description)', attributes: ['schemaIDGUID'], explicitBufferAttributes: ['schemaIDGUID'] })).searchEntries[0];
+      const g = attr.schemaIDGUID as Buffer;
+      const guid = [g.subarray(0, 4).reverse(), g.subarray(4, 6).reverse(), g.subarray(6, 8).reverse(), g.subarray(8, 10), g.subarray(10, 16)].map((b) => Buffer.from(b).toString('hex')).join('-');
+      return { sddl: String(cls.defaultSecurityDescriptor).replace(/\s+/g, ''), guid };
+    });
+    // An object ACE: allow WriteProperty on description for CREATOR OWNER.
+    expect(sd.sddl.toLowerCase()).toMatch(new RegExp(`\\(oa;;wp;${sd.guid};[0-9a-f-]*;co\\)`));
+    expect(ownerMarker('x')).toMatch(/^pulumi-offline-join owner [0-9a-f]{32}$/);
+    expect(ownerMarker('x')).not.toBe(ownerMarker('y'));
+  });
+});
