@@ -20,6 +20,7 @@ import { provision } from '../provider/provisioning';
 import { isSecretField, REDACTED, redactObject, Secret, secret, withSecretFile } from '../provider/secret';
 import { testDc } from './support/dc';
 import { FaultProxy } from './support/fault-proxy';
+import { secretsIn } from './support/secret-watch';
 import { adminConnection, machineNames } from './support/ldap-backend';
 import { deleteAccount } from './support/ldap';
 
@@ -240,6 +241,17 @@ describe('secret scan over a run', () => {
   });
 });
 
+it('the run-wide watch (support/secret-watch.ts, in every file) recognises a printed package and the admin password', async () => {
+  const r = await provision({ domain: dc.domain, machineName: machineNames('SEW').next() }, adminConnection());
+  try {
+    expect(secretsIn(`log line ${r.packageText} more`)).toEqual([`an ODJ package for ${r.account.samAccountName.slice(0, -1)}`]);
+    expect(secretsIn(`bind ${dc.adminPassword}`)).toEqual(['the test DC admin password']);
+    expect(secretsIn(inspect(r) + JSON.stringify(r) + String(new ProvisioningError('NERR_UserExists', 'x')))).toEqual([]);
+  } finally {
+    await deleteAccount(r.account.samAccountName);
+  }
+});
+
 // A result holds its package in plain fields on purpose; only printing it is redacted.
 it('ProvisionResult fields stay usable for Pulumi and the CLI', async () => {
   const r = await provision({ domain: dc.domain, machineName: machineNames('SEP').next() }, adminConnection());
@@ -252,5 +264,4 @@ it('ProvisionResult fields stay usable for Pulumi and the CLI', async () => {
   } finally {
     await deleteAccount(r.account.samAccountName);
   }
-  void ProvisioningError;
 });
