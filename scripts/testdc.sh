@@ -104,9 +104,10 @@ provision() {
   # The default DC takes lo (127.0.0.1 and ::1); another one only its own address, and no NetBIOS
   # name service, whose broadcast socket (127.255.255.255:137) the default DC already holds.
   local ifaces=(--option="interfaces=lo")
-  # Its pid file and sockets go under its own folder too (the default DC's are in /run/samba).
-  [ "$IP" != 127.0.0.1 ] && ifaces=(--option="interfaces=$IP/8" --option="disable netbios=yes"
-    --option="pid directory=$DIR/run" --option="ncalrpc dir=$DIR/run/ncalrpc"
+  [ "$IP" != 127.0.0.1 ] && ifaces=(--option="interfaces=$IP/8" --option="disable netbios=yes")
+  # Pid file, sockets and logs under its own folder, not /run/samba: a packaged samba service or
+  # another instance of this script must not make it refuse to start.
+  ifaces+=(--option="pid directory=$DIR/run" --option="ncalrpc dir=$DIR/run/ncalrpc"
     --option="winbindd socket directory=$DIR/run/winbindd" --option="ntp signd socket directory=$DIR/run/ntp_signd"
     --option="log file=$DIR/log.%m")
   samba-tool domain provision --realm="$REALM" --domain="$DOMAIN" --server-role=dc \
