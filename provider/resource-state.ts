@@ -31,6 +31,9 @@ export interface PackageInputs {
   timeoutMs?: number;
   /** Any change to this map re-issues the package (new machine password) without other change. */
   rotationTriggers?: Record<string, string>;
+  /** Set by the resource class (project/stack/type/name): marks the accounts it creates. Never a
+   *  reason for a diff: it only matters between a failed create and its retry. */
+  ownerTag?: string;
 }
 
 /** What the provider returns and the engine stores as outputs. */
@@ -122,6 +125,7 @@ export function toParams(i: PackageInputs): ProvisioningParams {
     const v = i[f];
     if (v !== undefined && v !== null) (p as unknown as Record<string, unknown>)[f] = v;
   }
+  if (typeof i.ownerTag === 'string' && i.ownerTag !== '') p.ownerTag = i.ownerTag;
   return p;
 }
 

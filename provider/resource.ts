@@ -141,6 +141,11 @@ export class OfflineJoinPackage extends pulumi.dynamic.Resource {
     const props: Record<string, unknown> = { ...args };
     if (args.bindPassword !== undefined) props.bindPassword = pulumi.secret(args.bindPassword);
     if (args.certificates !== undefined) props.certificates = secretPfx(args.certificates);
+    // Ties the account this resource creates to it, so that a create interrupted after the add is
+    // adopted by the retry instead of failing with NERR_UserExists (ProvisioningParams.ownerTag;
+    // only a hash of it reaches the directory). Dynamic providers never see the URN, so the same
+    // identity is spelled here: project, stack, type, name.
+    props.ownerTag = `${pulumi.getProject()}/${pulumi.getStack()}/odj:OfflineJoinPackage/${name}`;
     for (const o of outputNames) props[o] = undefined;
     super(
       offlineJoinProvider,

@@ -16,8 +16,11 @@ import { Limits } from '../provider/limits';
 import { deleteAccount as deleteByGuid, provision } from '../provider/provisioning';
 import { testDc } from './support/dc';
 import { adminConnection } from './support/ldap-backend';
-import { deleteAccount, withLdap } from './support/ldap';
+import { deleteAccount, guidToString, withLdap } from './support/ldap';
 import { requestOdjAndTestJoin } from './support/peers';
+import { FaultProxy } from './support/fault-proxy';
+import { ownerMarker } from '../provider/directory/ownership';
+import { readFileSync } from 'node:fs';
 
 const COUNT = 50;
 const root = findRepoRoot();
@@ -99,6 +102,51 @@ describe('50 resources at once in one provider process', () => {
 
     await Promise.all(created.map((c, k) => h.delete(names[k], c.id, c.props)));
     expect(await countAccounts(names)).toBe(0);
+  });
+});
+
+describe('an interrupted create, retried by the engine', () => {
+  it('the retry adopts the account the first attempt left (the ownerTag the resource class registers), not NERR_UserExists', async () => {
+    const proxy = await FaultProxy.start({ upstream: { host: dc.dcIp, port: 636, servername: dc.dcHost, ca: readFileSync(dc.caFile, 'utf8') }, hostname: dc.dcHost });
+    const h = await startHost({ cwd: join(root, 'examples', 'basic') });
+    try {
+      await h.configure({});
+      const n = name('LA');
+      const ownerTag = `odj/dev/odj:OfflineJoinPackage/${n.toLowerCase()}`;
+      const news: Props = {
+        __provider: providerText,
+        domain: dc.domain,
+        machineName: n,
+        url: `ldaps://${dc.dcHost}:${proxy.port}`,
+        caCerts: [proxy.caPem],
+        bindUser: dc.adminUser,
+        bindPassword: dc.adminPassword,
+        timeoutMs: 1500,
+        ownerTag,
+      };
+      const inputs = (await h.check(n, {}, news)).inputs;
+      proxy.setFault({ op: 'add', action: 'hang-after' });
+      const failed = await h.create(n, inputs).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      proxy.setFault(null);
+      expect(failed?.message).toMatch(/ERROR_TIMEOUT/);
+      const orphan = await withLdap(async (c) => {
+        const base = dc.domain.split('.').map((p) => `DC=${p}`).join(',');
+        return (await c.search(base, { scope: 'sub', filter: `(sAMAccountName=${n}$)`, attributes: ['description', 'objectGUID'], explicitBufferAttributes: ['objectGUID'] })).searchEntries;
+      });
+      expect(orphan.map((e) => String(e.description))).toEqual([ownerMarker(ownerTag)]);
+      const created = await h.create(n, inputs);
+      expect(await countAccounts([n])).toBe(1);
+      expect(created.props.reused).toBe(false);
+      expect(created.id).toBe(guidToString(orphan[0].objectGUID as Buffer)); // the same account, adopted
+      const j = await requestOdjAndTestJoin(String(created.props.packageText), n);
+      expect(j.joined, j.output).toBe(true);
+    } finally {
+      h.stop();
+      await proxy.close();
+    }
   });
 });
 

@@ -55,6 +55,8 @@ describe('OfflineJoinPackage under the SDK mock monitor', () => {
       url: 'ldaps://dc1.odjtest.test:636',
       bindUser: 'Administrator@odjtest.test',
       rotationTriggers: { generation: '1' },
+      // ties the accounts it creates to this resource (adoption of an interrupted create)
+      ownerTag: 'odj/dev/odj:OfflineJoinPackage/web01',
     });
     // The serialized provider: no secret, no connection setting, only the lifecycle module's path.
     const provider = typeof __provider === 'string' ? __provider : JSON.stringify(__provider);
@@ -100,7 +102,14 @@ describe('OfflineJoinPackage under the SDK mock monitor', () => {
     expect(r3.rawInputs.certificates).toEqual({ [sigKey]: secretSig, value: [{ templateName: 'Machine', pfx: lateKey }] });
     const { __provider, certificates, ...others } = r2.rawInputs;
     void certificates;
-    expect(others).toEqual({ domain: 'odjtest.test', machineName: 'WEB02', certTemplateNames: ['Machine'], machinePolicyNames: ['Default Domain Policy'], sysvolRoot: '/srv/sysvol' });
+    expect(others).toEqual({
+      domain: 'odjtest.test',
+      machineName: 'WEB02',
+      certTemplateNames: ['Machine'],
+      machinePolicyNames: ['Default Domain Policy'],
+      sysvolRoot: '/srv/sysvol',
+      ownerTag: 'odj/dev/odj:OfflineJoinPackage/web02',
+    });
     for (const s of [pfx, lateKey]) {
       expect(String(__provider)).not.toContain(s);
       expect(String(r3.rawInputs.__provider)).not.toContain(s);
@@ -117,7 +126,7 @@ describe('OfflineJoinPackage under the SDK mock monitor', () => {
     expect(run.resources.map((r) => [r.type, r.name])).toEqual([[type, 'web01']]);
     const { __provider, ...inputs } = run.resources[0].inputs;
     expect(typeof __provider).toBe('string');
-    expect(inputs).toEqual({ domain: 'odjtest.test', machineName: 'BASIC01', rotationTriggers: { generation: '7' } });
+    expect(inputs).toEqual({ domain: 'odjtest.test', machineName: 'BASIC01', rotationTriggers: { generation: '7' }, ownerTag: 'odj-basic/dev/odj:OfflineJoinPackage/web01' });
     expect(Object.keys(run.exports).sort()).toEqual(['distinguishedName', 'objectSid', 'packageText', 'samAccountName']);
     expect(run.exports.packageText.known).toBe(false);
   });
@@ -133,7 +142,7 @@ describe('OfflineJoinPackage under the SDK mock monitor', () => {
     expect(run.resources.map((r) => [r.type, r.name])).toEqual([[type, 'image01']]);
     const { __provider, ...inputs } = run.resources[0].inputs;
     void __provider;
-    expect(inputs).toEqual({ domain: 'odjtest.test', machineName: 'IMAGE01' });
+    expect(inputs).toEqual({ domain: 'odjtest.test', machineName: 'IMAGE01', ownerTag: 'odj-unattend/dev/odj:OfflineJoinPackage/image01' });
     expect(run.exports.unattendFile.known).toBe(false);
     expect(existsSync(file)).toBe(false);
   });
