@@ -164,6 +164,17 @@ describe('a private DC beside the shared one', () => {
 });
 
 describe('samba paused (SIGSTOP) or killed at each step', () => {
+  it('paused as the bind reaches it: ERROR_TIMEOUT naming the bind user, within the bound; nothing made', async () => {
+    const name = newName();
+    proxy.setFault({ op: 'bind', action: 'hook', beforeRequest: async () => signal('SIGSTOP') });
+    const failed = await attempt(name);
+    expect([failed.error?.code, failed.error?.field]).toEqual(['ERROR_TIMEOUT', 'connection.bindUser']);
+    expect(failed.ms).toBeLessThan(BOUND);
+    signal('SIGCONT');
+    proxy.setFault(null);
+    expect(await accounts(name)).toEqual([]);
+  });
+
   it('paused as the add reaches it: bounded failure; resumed, the retry leaves exactly one account', async () => {
     const name = newName();
     proxy.setFault({ op: 'add', action: 'hook', beforeRequest: async () => signal('SIGSTOP') });
