@@ -103,11 +103,14 @@ provision() {
   log "provisioning $REALM in $DIR"
   # The default DC takes lo (127.0.0.1 and ::1); another one only its own address, and no NetBIOS
   # name service, whose broadcast socket (127.255.255.255:137) the default DC already holds.
-  local ifaces=(--option="interfaces=lo")
-  [ "$IP" != 127.0.0.1 ] && ifaces=(--option="interfaces=$IP/8" --option="disable netbios=yes")
-  # Pid file, sockets and logs under its own folder, not /run/samba: a packaged samba service or
-  # another instance of this script must not make it refuse to start.
-  ifaces+=(--option="pid directory=$DIR/run" --option="ncalrpc dir=$DIR/run/ncalrpc"
+  # Its pid file and logs go under its own folder, not /run/samba: a packaged samba service must not
+  # make it refuse to start.
+  local ifaces=(--option="interfaces=lo" --option="pid directory=$DIR/run" --option="log file=$DIR/log.%m")
+  # Another instance takes only its own address and no NetBIOS name service, whose broadcast socket
+  # the default DC holds, and keeps its sockets to itself. (The default one keeps winbindd's default
+  # socket: smbd's winbind client finds winbindd only there, and SMB logons fail without it.)
+  [ "$IP" != 127.0.0.1 ] && ifaces=(--option="interfaces=$IP/8" --option="disable netbios=yes"
+    --option="pid directory=$DIR/run" --option="ncalrpc dir=$DIR/run/ncalrpc"
     --option="winbindd socket directory=$DIR/run/winbindd" --option="ntp signd socket directory=$DIR/run/ntp_signd"
     --option="log file=$DIR/log.%m")
   samba-tool domain provision --realm="$REALM" --domain="$DOMAIN" --server-role=dc \
@@ -128,10 +131,28 @@ ODJ_TEST_CA_FILE=$DIR/private/tls/ca.pem
 ODJ_TEST_ADMIN_USER=Administrator@$DNSDOMAIN
 ODJ_TEST_ADMIN_PASSWORD=$pass
 ODJ_TEST_SMB_CONF=$DIR/etc/smb.conf
-ODJ_TEST_KRB5_CONFIG=$DIR/private/krb5.conf
+ODJ_TEST_KRB5_CONFIG=$DIR/krb5.conf
 ODJ_TEST_DC_DIR=$DIR
 EOF
   chmod 600 "$DIR/env"
+  # Kerberos clients (kinit, net, samba-tool, libnetapi) must find the KDC by address: the system
+  # krb5.conf and the one provisioning writes both look it up in DNS, which is not on loopback.
+  cat > "$DIR/krb5.conf" <<EOF
+[libdefaults]
+	default_realm = $REALM
+	dns_lookup_realm = false
+	dns_lookup_kdc = false
+	rdns = false
+[realms]
+	$REALM = {
+		kdc = $IP
+		admin_server = $IP
+		default_domain = $DNSDOMAIN
+	}
+[domain_realm]
+	.$DNSDOMAIN = $REALM
+	$DNSDOMAIN = $REALM
+EOF
 }
 
 start() {

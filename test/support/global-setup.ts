@@ -1,7 +1,7 @@
 // Starts the disposable Samba AD DC (scripts/testdc.sh) unless one is named by ODJ_TESTDC_ENV,
 // and stops it afterwards only if this run started it.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const script = resolve(__dirname, '../../scripts/testdc.sh');
@@ -16,6 +16,7 @@ export function setup(): void {
   const named = process.env.ODJ_TESTDC_ENV;
   if (named) {
     if (!existsSync(named)) throw new Error(`ODJ_TESTDC_ENV names ${named}, which does not exist`);
+    useDcKerberos(named);
     return;
   }
   let running = false;
@@ -40,6 +41,15 @@ export function setup(): void {
   startedHere = !running;
   // Test workers are forked after global setup and inherit this environment.
   process.env.ODJ_TESTDC_ENV = envFile;
+  useDcKerberos(envFile);
+}
+
+/** Every Kerberos client the tests run (kinit, net, samba-tool) uses the DC's krb5.conf, which names
+ *  the KDC by its loopback address: the system one would look it up in DNS, off loopback. */
+function useDcKerberos(envFile: string): void {
+  const m = /^ODJ_TEST_KRB5_CONFIG=(.*)$/m.exec(readFileSync(envFile, 'utf8'));
+  if (!m || !existsSync(m[1])) throw new Error(`${envFile} names no krb5.conf (ODJ_TEST_KRB5_CONFIG); restart the DC with scripts/testdc.sh`);
+  process.env.KRB5_CONFIG = m[1];
 }
 
 export function teardown(): void {
