@@ -32,14 +32,14 @@ const DNS_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 
 function isDnsName(name: string): boolean {
   const n = name.replace(/\.$/, '');
-  return n.length > 0 && n.length <= 253 && n.split('.').every((l) => DNS_LABEL.test(l));
+  return n.length > 0 && n.length <= Limits.dnsNameChars && n.split('.').every((l) => DNS_LABEL.test(l));
 }
 
 /** A computer name both NetBIOS and DNS accept: 1–15 letters, digits and inner hyphens, not all
  *  digits. Stricter than NetBIOS alone on purpose: the name becomes a DNS host name and SPNs too. */
 export function checkMachineName(name: unknown, field = 'machineName'): string {
   if (typeof name !== 'string' || name.length === 0) throw invalid(field, 'is required');
-  if (name.length > 15) throw invalid(field, 'must be at most 15 characters (a NetBIOS computer name)');
+  if (name.length > Limits.machineNameChars) throw invalid(field, `must be at most ${Limits.machineNameChars} characters (a NetBIOS computer name)`);
   if (!DNS_LABEL.test(name)) throw invalid(field, 'may hold only ASCII letters, digits and inner hyphens');
   if (/^[0-9]+$/.test(name)) throw invalid(field, 'must not be all digits');
   return name;
