@@ -9,7 +9,7 @@ import { loadKoffi, openLibrary, SAMBA_INSTALL_HINT, SAMBA_LIBRARY, type Library
 import { pointerValue, type KoffiModule, type NativeFunction } from './koffi';
 import type { NativeCredentials, NativeNetapi, NativeProvisionRequest, NativeUser, NetapiSession } from './native';
 import { ProvisionOptionBits } from '../options';
-import { readSid } from './sid';
+import { missingFromLegacyCall, refusePresent, takePackage, takeUser } from './buffers';
 import { stderrCapture, win32FromCaptured, type StderrCapture } from './stderr-capture';
 import { ERROR_CAN_NOT_COMPLETE, isNoSuchAccount, scrubSecrets, statusError } from './status';
 
@@ -62,23 +62,14 @@ function bind(koffi: KoffiModule, libraryPath?: string): SambaCalls {
 
 /** Inputs Samba's NetProvisionComputerAccount has no parameter for: refused by name, not dropped. */
 function refuseUnsupported(r: NativeProvisionRequest): void {
-  const unsupported: Array<[string, boolean]> = [
-    ['certTemplateNames', r.certTemplateNames.length > 0],
-    ['machinePolicyNames', r.machinePolicyNames.length > 0],
-    ['machinePolicyPaths', r.machinePolicyPaths.length > 0],
-    ['netbiosName', r.netbiosName !== undefined],
-    ['siteName', r.siteName !== undefined],
-    ['primaryDnsDomain', r.primaryDnsDomain !== undefined],
-    ['options.rootCaCerts', (r.options & ProvisionOptionBits.rootCaCerts) !== 0],
-    ['options.persistentSite', (r.options & ProvisionOptionBits.persistentSite) !== 0],
-  ];
-  for (const [field, present] of unsupported) {
-    if (present) {
-      throw new ProvisioningError('ERROR_NOT_SUPPORTED', "Samba's libnetapi cannot put this into a package; use the Windows or the ldap backend", {
-        field,
-      });
-    }
-  }
+  refusePresent(
+    [
+      ...missingFromLegacyCall(r),
+      ['options.rootCaCerts', (r.options & ProvisionOptionBits.rootCaCerts) !== 0],
+      ['options.persistentSite', (r.options & ProvisionOptionBits.persistentSite) !== 0],
+    ],
+    "Samba's libnetapi cannot put this into a package; use the Windows or the ldap backend",
+  );
 }
 
 function minimalConfig(dir: string): string {
@@ -167,31 +158,13 @@ export function loadSamba(options: SambaOptions = {}): NativeNetapi {
         const size: number[] = [0];
         // Samba (like Windows) wants exactly one of the binary and the text outputs.
         const st = netapi(() => calls.provision(r.domain, r.machineName, r.machineAccountOU ?? null, r.dcName ?? null, r.options >>> 0, bin, size, null));
-        const p = pointerValue(koffi, bin[0]);
-        try {
-          if (st !== 0) throw statusError(st, 'NetProvisionComputerAccount', explain(st));
-          if (p === null || size[0] === 0) throw statusError('ERROR_INVALID_DATA', 'NetProvisionComputerAccount', 'it returned no package');
-          return Buffer.from(Buffer.from(koffi.view(p, size[0])));
-        } finally {
-          if (p !== null) calls.bufferFree(p);
-        }
+        return takePackage(koffi, calls.bufferFree, st, 'NetProvisionComputerAccount', bin, size, explain);
       },
 
       getUser(server: string | null, accountName: string): NativeUser | null {
         const out: unknown[] = [null];
         const st = netapi(() => calls.userGetInfo(server, accountName, 23, out));
-        const p = pointerValue(koffi, out[0]);
-        try {
-          if (isNoSuchAccount(st)) return null;
-          if (st !== 0) throw statusError(st, 'NetUserGetInfo', explain(st));
-          if (p === null) throw statusError('ERROR_INVALID_DATA', 'NetUserGetInfo', 'it returned no data');
-          const u = koffi.decode(p, UserInfo23) as { usri23_name: string | null; usri23_flags: number; usri23_user_sid: unknown };
-          const sid = pointerValue(koffi, u.usri23_user_sid);
-          if (sid === null) throw statusError('ERROR_INVALID_DATA', 'NetUserGetInfo', 'the account has no SID');
-          return { name: u.usri23_name ?? '', flags: u.usri23_flags, sid: readSid(koffi, sid) };
-        } finally {
-          if (p !== null) calls.bufferFree(p);
-        }
+        return takeUser(koffi, calls.bufferFree, UserInfo23, st, out, explain);
       },
 
       deleteUser(server: string | null, accountName: string): boolean {

@@ -2,14 +2,13 @@
 // Server 2012 and later), NetProvisionComputerAccount where it is missing (Windows 7 / 2008 R2),
 // NetUserGetInfo and NetUserDel; every buffer Windows returns goes back through NetApiBufferFree.
 // Wide strings throughout; __stdcall matters on x86 only.
-import { ProvisioningError } from '../errors';
 import { loadImpersonator } from './impersonation';
 import { userInfo23Type } from './layout';
 import { loadKoffi, openLibrary, WINDOWS_LIBRARY, type LibraryOptions } from './library';
-import { pointerValue, type KoffiModule, type NativeFunction } from './koffi';
+import { type KoffiModule, type NativeFunction } from './koffi';
 import type { NativeCredentials, NativeNetapi, NativeProvisionRequest, NativeUser, NetapiSession } from './native';
 import { buildParamsImage } from './params-image';
-import { readSid } from './sid';
+import { missingFromLegacyCall, refusePresent, takePackage, takeUser } from './buffers';
 import { isNoSuchAccount, statusError } from './status';
 
 const WINDOWS_HINT = "Netapi32.dll ships with Windows; if it cannot be loaded, choose the 'ldap' backend";
@@ -37,25 +36,6 @@ function optionalFunc(lib: ReturnType<KoffiModule['load']>, proto: string): Nati
   }
 }
 
-/** What NetProvisionComputerAccount has no parameter for. */
-function refuseForLegacy(r: NativeProvisionRequest): void {
-  const extra: Array<[string, boolean]> = [
-    ['certTemplateNames', r.certTemplateNames.length > 0],
-    ['machinePolicyNames', r.machinePolicyNames.length > 0],
-    ['machinePolicyPaths', r.machinePolicyPaths.length > 0],
-    ['netbiosName', r.netbiosName !== undefined],
-    ['siteName', r.siteName !== undefined],
-    ['primaryDnsDomain', r.primaryDnsDomain !== undefined],
-  ];
-  for (const [field, present] of extra) {
-    if (present) {
-      throw new ProvisioningError('ERROR_NOT_SUPPORTED', 'this Windows has no NetCreateProvisioningPackage (Windows 8 / Server 2012 or later)', {
-        field,
-      });
-    }
-  }
-}
-
 export function loadWindows(options: LibraryOptions = {}): NativeNetapi {
   const koffi = loadKoffi();
   const lib = openLibrary(koffi, options.libraryPath ?? WINDOWS_LIBRARY, WINDOWS_HINT);
@@ -67,18 +47,6 @@ export function loadWindows(options: LibraryOptions = {}): NativeNetapi {
   const UserInfo23 = userInfo23Type(koffi, true);
   const impersonator = loadImpersonator(koffi);
 
-  /** Copies the package out of Windows' buffer and frees the buffer, whatever the status. */
-  function takePackage(status: number, call: string, bin: unknown[], size: number[]): Buffer {
-    const p = pointerValue(koffi, bin[0]);
-    try {
-      if (status !== 0) throw statusError(status, call);
-      if (p === null || size[0] === 0) throw statusError('ERROR_INVALID_DATA', call, 'it returned no package');
-      return Buffer.from(Buffer.from(koffi.view(p, size[0])));
-    } finally {
-      if (p !== null) bufferFree(p);
-    }
-  }
-
   const session: NetapiSession = {
     provision(r: NativeProvisionRequest): Buffer {
       const bin: unknown[] = [null];
@@ -88,31 +56,20 @@ export function loadWindows(options: LibraryOptions = {}): NativeNetapi {
         try {
           // Exactly one of the binary and text outputs may be asked for: we take the binary.
           const st = createPackage(image.address, bin, size, null) as number;
-          return takePackage(st, 'NetCreateProvisioningPackage', bin, size);
+          return takePackage(koffi, bufferFree, st, 'NetCreateProvisioningPackage', bin, size);
         } finally {
           image.free();
         }
       }
-      refuseForLegacy(r);
+      refusePresent(missingFromLegacyCall(r), 'this Windows has no NetCreateProvisioningPackage (Windows 8 / Server 2012 or later)');
       const st = provisionAccount(r.domain, r.machineName, r.machineAccountOU ?? null, r.dcName ?? null, r.options >>> 0, bin, size, null) as number;
-      return takePackage(st, 'NetProvisionComputerAccount', bin, size);
+      return takePackage(koffi, bufferFree, st, 'NetProvisionComputerAccount', bin, size);
     },
 
     getUser(server: string | null, accountName: string): NativeUser | null {
       const out: unknown[] = [null];
       const st = userGetInfo(server, accountName, 23, out) as number;
-      const p = pointerValue(koffi, out[0]);
-      try {
-        if (isNoSuchAccount(st)) return null;
-        if (st !== 0) throw statusError(st, 'NetUserGetInfo');
-        if (p === null) throw statusError('ERROR_INVALID_DATA', 'NetUserGetInfo', 'it returned no data');
-        const u = koffi.decode(p, UserInfo23) as { usri23_name: string | null; usri23_flags: number; usri23_user_sid: unknown };
-        const sidPtr = pointerValue(koffi, u.usri23_user_sid);
-        if (sidPtr === null) throw statusError('ERROR_INVALID_DATA', 'NetUserGetInfo', 'the account has no SID');
-        return { name: u.usri23_name ?? '', flags: u.usri23_flags, sid: readSid(koffi, sidPtr) };
-      } finally {
-        if (p !== null) bufferFree(p);
-      }
+      return takeUser(koffi, bufferFree, UserInfo23, st, out);
     },
 
     deleteUser(server: string | null, accountName: string): boolean {
