@@ -3,32 +3,12 @@
 // say how to reach the directory; where connection settings come from. No I/O except reading a CA
 // file named by config or environment.
 import { readFileSync } from 'node:fs';
-import type { AccountFacts, CertificateRequest, ConnectionSettings, DomainFacts, ProvisioningOptions, ProvisioningParams } from './backend';
+import type { AccountFacts, ConnectionSettings, DomainFacts, ProvisioningParams } from './backend';
 
-/** The resolved inputs, as the engine hands them to the provider. */
-export interface PackageInputs {
-  domain: string;
-  machineName: string;
-  machineAccountOU?: string;
-  dcName?: string;
-  options?: ProvisioningOptions;
-  certTemplateNames?: string[];
-  /** A PFX (base64 text, secret) per certificate template, for the LDAP backend. */
-  certificates?: CertificateRequest[];
-  machinePolicyNames?: string[];
-  machinePolicyPaths?: string[];
-  sysvolRoot?: string;
-  netbiosName?: string;
-  siteName?: string;
-  primaryDnsDomain?: string;
-  // connection settings (ConnectionSettings, flattened)
-  url?: string;
-  startTls?: boolean;
-  bindUser?: string;
-  bindPassword?: string;
-  caCerts?: string[];
-  insecureSkipTlsVerify?: boolean;
-  timeoutMs?: number;
+/** The resolved inputs, as the engine hands them to the provider: the provisioning parameters and
+ *  the connection settings flattened into one object (declared once, in backend.ts), plus the
+ *  resource's own fields. certificates[].pfx arrives as base64 text (secret). */
+export interface PackageInputs extends ProvisioningParams, ConnectionSettings {
   /** Any change to this map re-issues the package (new machine password) without other change. */
   rotationTriggers?: Record<string, string>;
   /** Set by the resource class (project/stack/type/name): marks the accounts it creates. Never a
