@@ -17,6 +17,7 @@ const FLAG_OF: Record<string, string> = {
   machinePolicyPaths: '--policypaths',
   certificates: '--certpfx',
   sysvolRoot: '--sysvolroot',
+  ownerTag: '--owner-tag',
   'options.reuseAccount': '--reuse',
   'options.useDefaultPassword': '--defpwd',
   'options.skipAccountSearch': '--nosearch',

@@ -36,6 +36,7 @@ const options: Options = {
   psite: { type: 'string' },
   dsite: { type: 'string' },
   primarydns: { type: 'string' },
+  'owner-tag': { type: 'string' },
   savefile: { type: 'string' },
   printblob: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -103,6 +104,9 @@ function baseParams(p: Parsed): Omit<ProvisioningParams, 'machineName'> {
   set('netbiosName', nonEmpty(p, 'netbios', C));
   set('siteName', psite ?? dsite);
   set('primaryDnsDomain', nonEmpty(p, 'primarydns', C));
+  // One tag for a whole batch: the marker is per account anyway (it sits on each NAME$), so a
+  // rerun of an interrupted batch with the same tag adopts what the first run left.
+  set('ownerTag', nonEmpty(p, 'owner-tag', C));
   return params;
 }
 

@@ -70,6 +70,10 @@ Provisioning (djoin's vocabulary):
   --psite SITE           persistent site: the computer always uses SITE
   --dsite SITE           dynamic site: the computer starts in SITE
   --primarydns DOMAIN    primary DNS domain of the computer
+  --owner-tag TAG        mark each account created as made for TAG (only a hash of TAG goes in
+                         its description). A later run with the same TAG, bound as the same user,
+                         adopts such an account (one an interrupted run left) with a new password
+                         instead of failing with NERR_UserExists; without TAG it is refused.
 
 Output:
   --savefile FILE        write the package in djoin's file form (UTF-16LE, BOM, NUL), mode 0600;
