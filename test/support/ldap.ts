@@ -1,8 +1,11 @@
 // The directory's own word, for tests to compare packages against: read over LDAPS (verified
 // against the test DC's CA) as the administrator. Test-only; the product's LDAP code lives in
-// provider/directory/ and is deliberately not used here, so a bug there cannot hide itself.
+// provider/directory/ and is deliberately not used here, so a bug there cannot hide itself. One
+// exception: the LDAP ping's bytes are decoded with the provider's parser, which
+// directory-discovery.test.ts checks against the directory; nothing here tests that parser.
 import { readFileSync } from 'node:fs';
 import { Client } from 'ldapts';
+import { parseNetlogonResponseEx, type NetlogonSamLogonResponseEx } from '../../provider/directory/discovery';
 import { testDc } from './dc';
 
 /** `S-1-5-21-…` from the binary SID (revision, count, 48-bit big-endian authority, LE sub-authorities). */
@@ -165,63 +168,10 @@ export async function accountBySam(sAMAccountName: string): Promise<AccountTruth
   });
 }
 
-/** The DC's LDAP ping answer (NETLOGON_SAM_LOGON_RESPONSE_EX, MS-ADTS 6.3.1.9), decoded. */
-export interface LdapPing {
-  opcode: number;
-  /** DS_* server flags */
-  flags: number;
-  domainGuid: string;
-  dnsForestName: string;
-  dnsDomainName: string;
-  dnsHostName: string;
-  netbiosDomainName: string;
-  netbiosComputerName: string;
-  dcSiteName: string;
-  clientSiteName: string;
-}
-
-/** RFC 1035 name with compression pointers, as the ping packs its strings; returns name and next offset. */
-function readDnsName(b: Buffer, start: number): [string, number] {
-  const labels: string[] = [];
-  let pos = start;
-  let next = -1;
-  for (let hops = 0; hops < 64; hops++) {
-    if (pos >= b.length) throw new Error(`LDAP ping: name runs past the end at ${pos}`);
-    const len = b[pos];
-    if (len === 0) return [labels.join('.'), next === -1 ? pos + 1 : next];
-    if ((len & 0xc0) === 0xc0) {
-      if (next === -1) next = pos + 2;
-      pos = ((len & 0x3f) << 8) | b[pos + 1];
-      continue;
-    }
-    labels.push(b.toString('utf8', pos + 1, pos + 1 + len));
-    pos += 1 + len;
-  }
-  throw new Error('LDAP ping: compression loop');
-}
-
-export function decodeLdapPing(b: Buffer): LdapPing {
-  let pos = 24;
-  const names: string[] = [];
-  for (let i = 0; i < 8; i++) {
-    const [n, after] = readDnsName(b, pos);
-    names.push(n);
-    pos = after;
-  }
-  return {
-    opcode: b.readUInt16LE(0),
-    flags: b.readUInt32LE(4),
-    domainGuid: guidToString(b.subarray(8, 24)),
-    dnsForestName: names[0],
-    dnsDomainName: names[1],
-    dnsHostName: names[2],
-    netbiosDomainName: names[3],
-    netbiosComputerName: names[4],
-    // names[5] is the user name of the request: empty here
-    dcSiteName: names[6],
-    clientSiteName: names[7],
-  };
-}
+/** The DC's LDAP ping answer (NETLOGON_SAM_LOGON_RESPONSE_EX, MS-ADTS 6.3.1.9), decoded by the
+ *  provider's parser: directory-discovery.test.ts checks that parser against the directory itself,
+ *  and the tests that use this compare Samba's packages with it, not the parser with itself. */
+export type LdapPing = NetlogonSamLogonResponseEx;
 
 /** The LDAP ping over TCP: what the DC tells a client about itself and the client's site. */
 export async function ldapPing(): Promise<LdapPing> {
@@ -236,7 +186,7 @@ export async function ldapPing(): Promise<LdapPing> {
         explicitBufferAttributes: ['netlogon', 'Netlogon'],
       })
     ).searchEntries[0];
-    return decodeLdapPing(oneBuffer(e?.netlogon ?? e?.Netlogon, 'Netlogon answer'));
+    return parseNetlogonResponseEx(oneBuffer(e?.netlogon ?? e?.Netlogon, 'Netlogon answer'));
   });
 }
 
