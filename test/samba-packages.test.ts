@@ -1,6 +1,7 @@
 // Packages made live by Samba's `net offlinejoin provision` against the test DC: our codec reads
 // every field as the DC itself states it (LDAP and the DC's LDAP ping are the truth, not values
-// written here), re-encodes Samba's bytes exactly, and the packages really join.
+// written here), re-encodes Samba's bytes exactly, and the packages really join, also rebuilt by us
+// with JOIN_PROVIDER2, CERT and POLICY parts added.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,6 +13,7 @@ import {
   type AccountTruth, type DomainTruth, type LdapPing,
 } from './support/ldap';
 import { kinitWithPassword, requestOdjAndTestJoin, sambaProvision, type SambaPackage } from './support/peers';
+import { sampleCertificates, sampleJoinProvider2, samplePolicies } from './odj-samples';
 
 // DsRGetDCName adds these to the flags the DC advertises: the names it returns are DNS names.
 const DS_DNS_CONTROLLER_FLAG = 0x20000000;
@@ -40,8 +42,9 @@ const variants: Variant[] = [
 interface Produced {
   pkg: SambaPackage;
   account: AccountTruth;
-  /** the account before `reuse` took it over (reuse variant only) */
+  /** the account before `reuse` took it over, and the package that made it (reuse variant only) */
   before?: AccountTruth;
+  beforePkg?: SambaPackage;
 }
 
 const produced = new Map<string, Produced>();
@@ -54,8 +57,9 @@ beforeAll(async () => {
   ouDn = await ensureOu(ouName);
   for (const v of variants) {
     let before: AccountTruth | undefined;
+    let beforePkg: SambaPackage | undefined;
     if (v.reuse) {
-      await sambaProvision({ machineName: v.machineName });
+      beforePkg = await sambaProvision({ machineName: v.machineName });
       before = (await accountBySam(`${v.machineName}$`)) ?? undefined;
     }
     const pkg = await sambaProvision({
@@ -66,7 +70,7 @@ beforeAll(async () => {
     });
     const account = await accountBySam(`${v.machineName}$`);
     if (!account) throw new Error(`Samba reported success but ${v.machineName}$ is not in the directory`);
-    produced.set(v.label, { pkg, account, before });
+    produced.set(v.label, { pkg, account, before, beforePkg });
   }
 });
 
@@ -82,15 +86,19 @@ describe.each(variants)('Samba package: $label', (v) => {
     return p;
   };
 
-  it('parses from all three forms to the same facts', () => {
+  it('parses from all three forms to the same tree and facts', () => {
     const { pkg } = get();
     const fromFile = parsePackage(pkg.fileForm);
+    // Trees compared from plain Uint8Arrays (a Buffer's fields would differ in type only).
+    const tree = parsePackage(new Uint8Array(pkg.binary)).tree;
+    expect(parsePackage(pkg.text).tree).toEqual(tree);
+    expect(parsePackage(new Uint8Array(pkg.fileForm)).tree).toEqual(tree);
     expect(parsePackage(pkg.text).facts).toEqual(fromFile.facts);
     expect(parsePackage(pkg.binary).facts).toEqual(fromFile.facts);
   });
 
   it('carries what the directory says about the domain, the DC and the account', () => {
-    const { pkg, account, before } = get();
+    const { pkg, account, before, beforePkg } = get();
     const dc = testDc();
     const parsed: ParsedPackage = parsePackage(pkg.fileForm);
     const f = parsed.facts;
@@ -137,6 +145,13 @@ describe.each(variants)('Samba package: $label', (v) => {
     expect(f.certificates).toBeUndefined();
     expect(f.policies).toBeUndefined();
     if (v.defpwd) expect(f.machinePassword).toBe(v.machineName); // Samba 4.17: the name as given
+    expect(f.machinePassword.length).toBeGreaterThan(0);
+    if (beforePkg) {
+      // reuse: the same account (RID), a new password
+      const old = parsePackage(beforePkg.fileForm).facts;
+      expect(old.rid).toBe(f.rid);
+      expect(old.machinePassword === f.machinePassword).toBe(false);
+    }
   });
 
   it("re-encodes to Samba's bytes exactly, and builds them again from the facts", () => {
@@ -161,5 +176,17 @@ describe.each(variants)('Samba package: $label', (v) => {
     expect(join.joined, join.output).toBe(true);
     // testjoin does not look at these: compare what the joined machine kept with the directory.
     expect(join.stored).toEqual({ domainSid: domain.sid, domainGuid: domain.guid });
+  });
+});
+
+describe('our rebuild of a Samba package', () => {
+  it('Samba, as the joining machine, accepts it with JOIN_PROVIDER2, CERT and POLICY parts added', async () => {
+    const v = variants.find((x) => x.inOu)!;
+    const p = produced.get(v.label);
+    if (!p) throw new Error(`no package for ${v.label}`);
+    const facts = parsePackage(p.pkg.fileForm).facts; // its password is the account's current one
+    const ours = buildPackage({ ...facts, joinProvider2: { ...sampleJoinProvider2, netbiosName: v.machineName }, certificates: sampleCertificates, policies: samplePolicies });
+    const joined = await requestOdjAndTestJoin(Buffer.from(ours), v.machineName);
+    expect(joined.joined, joined.output).toBe(true);
   });
 });
