@@ -148,7 +148,9 @@ export class DirectoryConnection {
     const s = this.settings;
     const options: tls.ConnectionOptions = { rejectUnauthorized: !s.insecureSkipTlsVerify, minVersion: 'TLSv1.2' };
     if (s.caCerts && s.caCerts.length > 0) options.ca = s.caCerts;
-    if (!net.isIP(this.host)) options.servername = this.host;
+    // SNI for names only. net.isIP's first call costs milliseconds (it builds its patterns), so
+    // it is asked only when the host could be an address: digits and dots, or a colon (IPv6).
+    if (!/^[\d.]+$|:/.test(this.host) || !net.isIP(this.host)) options.servername = this.host;
     return options;
   }
 
