@@ -3,7 +3,7 @@
 import type { AccountFacts, ConnectionSettings, JoinBackend, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
 import { withDirectory } from './directory/connection';
 import { guidToBytes, readRootDse } from './directory/discovery';
-import { deleteAccountByGuid, findAccountByGuid, findAccountBySamName } from './directory/accounts';
+import { deleteAccountByGuid, findAccountByGuid, findAccountBySamName, moveIntoContainer } from './directory/accounts';
 import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './directory/escape';
 import { Limits } from './limits';
 import { provisionAccounts, type AccountRequest, type DomainRequest } from './directory/provision';
@@ -69,6 +69,30 @@ function checkOwnerTag(tag: unknown): string | undefined {
   return tag;
 }
 
+/** machineAccountOU checked (a DN inside the domain, containers only, bounded) and re-escaped:
+ *  what goes on the wire is the DN as we parsed it, never the caller's text, which a server might
+ *  parse differently from us. */
+function checkOu(raw: unknown, domain: string, downlevelPrivSupport = false): string {
+  if (typeof raw !== 'string') throw invalid('machineAccountOU', 'must be a DN');
+  if (raw.length > Limits.ouDnChars) throw invalid('machineAccountOU', `must be at most ${Limits.ouDnChars} characters`);
+  // A lone surrogate would silently become U+FFFD on the way to UTF-8: another DN than the one given.
+  if (LONE_SURROGATE.test(raw)) throw invalid('machineAccountOU', 'is not well-formed Unicode');
+  let ou;
+  try {
+    ou = parseDn(raw);
+  } catch (e) {
+    if (e instanceof DnSyntaxError) throw invalid('machineAccountOU', `is not a valid DN (${e.message})`);
+    throw e;
+  }
+  if (domain.includes('.')) {
+    const base = parseDn(domainToDn(domain));
+    if (ou.length <= base.length || !isDnWithin(ou, base)) throw invalid('machineAccountOU', `must be a full DN inside the domain (ending in ${domainToDn(domain)})`);
+  }
+  if (downlevelPrivSupport) throw invalid('machineAccountOU', 'is not supported with downlevelPrivSupport');
+  checkOuRdns(ou);
+  return formatDn(ou);
+}
+
 export interface ValidatedParams {
   domain: DomainRequest;
   account: AccountRequest;
@@ -97,29 +121,8 @@ export function validateParams(params: ProvisioningParams): ValidatedParams {
     if (!isDnsName(dcName) && !/^\d{1,3}(\.\d{1,3}){3}$/.test(dcName)) throw invalid('dcName', 'must be a DC host name or IPv4 address');
   }
   if (options.skipAccountSearch && !dcName) throw invalid('options.skipAccountSearch', 'is only valid with dcName');
-  let machineAccountOU: string | undefined;
-  if (params.machineAccountOU !== undefined && params.machineAccountOU !== null && params.machineAccountOU !== '') {
-    if (typeof params.machineAccountOU !== 'string') throw invalid('machineAccountOU', 'must be a DN');
-    if (params.machineAccountOU.length > Limits.ouDnChars) throw invalid('machineAccountOU', `must be at most ${Limits.ouDnChars} characters`);
-    // A lone surrogate would silently become U+FFFD on the way to UTF-8: another DN than the one given.
-    if (LONE_SURROGATE.test(params.machineAccountOU)) throw invalid('machineAccountOU', 'is not well-formed Unicode');
-    let ou;
-    try {
-      ou = parseDn(params.machineAccountOU);
-    } catch (e) {
-      if (e instanceof DnSyntaxError) throw invalid('machineAccountOU', `is not a valid DN (${e.message})`);
-      throw e;
-    }
-    if (!isNetbiosDomain) {
-      const base = parseDn(domainToDn(domain));
-      if (ou.length <= base.length || !isDnWithin(ou, base)) throw invalid('machineAccountOU', `must be a full DN inside the domain (ending in ${domainToDn(domain)})`);
-    }
-    if (options.downlevelPrivSupport) throw invalid('machineAccountOU', 'is not supported with downlevelPrivSupport');
-    checkOuRdns(ou);
-    // What goes on the wire is the DN as we parsed and checked it, re-escaped: never the caller's
-    // text, which a server might parse differently from us.
-    machineAccountOU = formatDn(ou);
-  }
+  const ouGiven = params.machineAccountOU !== undefined && params.machineAccountOU !== null && params.machineAccountOU !== '';
+  const machineAccountOU = ouGiven ? checkOu(params.machineAccountOU, domain, options.downlevelPrivSupport) : undefined;
   const ownerTag = checkOwnerTag(params.ownerTag);
   // Certificates and policies: checked here, fetched after discovery (directory/package-content.ts).
   const content = validateContentParams(params, options);
@@ -245,8 +248,20 @@ export class LdapBackend implements JoinBackend {
   }
 }
 
-/** The LDAP lookups the native backend asks for (netapi/backend.ts AccountDirectory). */
+/** Moves the account directly under containerDn unless it is there already: the native backend's
+ *  reuseAccount with machineAccountOU (NetProvisionComputerAccount creates accounts in the OU but
+ *  leaves a reused one where it is). The OU is checked as validateParams checks it. */
+export async function moveAccountInto(account: AccountFacts, containerDn: string, connection: ConnectionSettings, domain: string): Promise<AccountFacts> {
+  const ou = checkOu(containerDn, domain.trim().replace(/\.$/, ''));
+  return withDirectory(connection, targetOf(connection, domain), async (conn) => ({
+    ...account,
+    distinguishedName: await moveIntoContainer(conn, account.distinguishedName, ou),
+  }));
+}
+
+/** The LDAP lookups (and the move) the native backend asks for (netapi/backend.ts AccountDirectory). */
 export const ldapAccountDirectory = {
   findBySamAccountName: findAccountByName,
   findByGuid: readAccount,
+  moveAccount: moveAccountInto,
 };

@@ -5,11 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { EqualityFilter } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountFacts, ConnectionSettings } from '../provider/backend';
+import { backendFor } from '../provider/backend-choice';
 import { ProvisioningError } from '../provider/errors';
 import { NetapiBackend, type AccountDirectory } from '../provider/netapi';
 import { parsePackage } from '../provider/odj';
 import { testDc } from './support/dc';
 import { accountBySam, deleteAccount, deleteTree, domainTruth, ensureOu, withLdap } from './support/ldap';
+import { adminConnection } from './support/ldap-backend';
 import { netapiClientFiles, type NetapiClientFiles } from './support/netapi-client';
 import { kinitWithPassword, requestOdjAndTestJoin } from './support/peers';
 
@@ -69,10 +71,12 @@ beforeAll(() => {
 });
 
 let ouDn: string | undefined;
+const moreOus: string[] = [];
 
 afterAll(async () => {
   for (const n of created) await deleteAccount(`${n}$`);
   if (ouDn) await deleteTree(ouDn);
+  for (const ou of moreOus) await deleteTree(ou);
   files?.cleanup();
 });
 
@@ -258,5 +262,65 @@ describe('netapi backend through Samba libnetapi', () => {
   it('the backend object is plain data (a Pulumi provider can serialize it)', () => {
     const b = new NetapiBackend({ configFile: '/x/smb.conf', krb5Config: '/x/krb5.conf' });
     expect(JSON.parse(JSON.stringify(b))).toEqual({ options: { configFile: '/x/smb.conf', krb5Config: '/x/krb5.conf' } });
+  });
+});
+
+/** pwdLastSet as the directory states it: unchanged means no password was re-issued. */
+async function pwdLastSet(dn: string): Promise<string> {
+  return withLdap(async (c) => String((await c.search(dn, { scope: 'base', attributes: ['pwdLastSet'] })).searchEntries[0]?.pwdLastSet));
+}
+
+describe('netapi backend: reuseAccount with machineAccountOU (Samba leaves a reused account where it is)', () => {
+  async function newOu(): Promise<string> {
+    const ou = await ensureOu(`NetapiMove${randomBytes(3).toString('hex')}`);
+    moreOus.push(ou);
+    return ou;
+  }
+
+  it('without a directory that can move it: ERROR_NOT_SUPPORTED on machineAccountOU before anything is done', async () => {
+    const name = machineName();
+    await plain.provision(params(name), connection);
+    const before = (await accountBySam(`${name}$`))!;
+    const setBefore = await pwdLastSet(before.dn);
+    const ou = await newOu();
+    const reuse = { machineAccountOU: ou, options: { reuseAccount: true } };
+    // No directory, a directory without moveAccount, and skipAccountSearch (existence unknown).
+    for (const [b, extra] of [
+      [plain, reuse],
+      [backend, reuse],
+      [plain, { ...reuse, options: { reuseAccount: true, skipAccountSearch: true } }],
+    ] as const) {
+      const e = await expectProvisioningError(b.provision(params(name, extra), connection));
+      expect([e.code, e.errno, e.field]).toEqual(['ERROR_NOT_SUPPORTED', 50, 'machineAccountOU']);
+    }
+    const after = (await accountBySam(`${name}$`))!;
+    expect([after.dn, after.sid, after.guid]).toEqual([before.dn, before.sid, before.guid]);
+    expect(await pwdLastSet(after.dn)).toBe(setBefore);
+  });
+
+  it('without a directory, reuseAccount with an OU still creates a new account in that OU', async () => {
+    const name = machineName();
+    const ou = await newOu();
+    const r = await plain.provision(params(name, { machineAccountOU: ou, options: { reuseAccount: true } }), connection);
+    expect(r.reused).toBe(false);
+    expect((await accountBySam(`${name}$`))?.dn).toBe(`CN=${name},${ou}`);
+  });
+
+  it("with the directory backendFor wires in: moved into the OU first, same account, and the package joins", async () => {
+    const b = backendFor('netapi', { configFile: files.configFile, krb5Config: files.krb5Config });
+    const conn = adminConnection();
+    const name = machineName();
+    const first = await b.provision(params(name), conn);
+    expect(first.account.distinguishedName).not.toContain(',OU=');
+    const ou = await newOu();
+    for (let i = 0; i < 2; i++) {
+      // The second time it is already there: nothing to move.
+      const r = await b.provision(params(name, { machineAccountOU: ou, options: { reuseAccount: true } }), conn);
+      const truth = (await accountBySam(`${name}$`))!;
+      expect(truth.dn).toBe(`CN=${name},${ou}`);
+      expect(r.reused).toBe(true);
+      expect(r.account).toEqual({ ...first.account, distinguishedName: truth.dn });
+      expect((await requestOdjAndTestJoin(r.packageText, name)).joined).toBe(true);
+    }
   });
 });

@@ -157,23 +157,24 @@ export interface ReuseOptions {
   containerDn?: string;
 }
 
+/** Moves the object at dn directly under containerDn unless it is there already; returns its DN. */
+export async function moveIntoContainer(conn: DirectoryConnection, dn: string, containerDn: string): Promise<string> {
+  const here = parseDn(dn);
+  const target = parseDn(containerDn);
+  if (here.length === target.length + 1 && isDnWithin(here, target)) return dn;
+  const rdn = dn.slice(0, dn.search(/(?<!\\),/));
+  const newDn = `${rdn},${containerDn}`;
+  await conn.run({ action: `moving ${dn} to ${containerDn}`, field: 'machineAccountOU', overrides: { 32: 'ERROR_DS_NO_SUCH_OBJECT' } }, () =>
+    conn.client.modifyDN(dn, newDn),
+  );
+  return newDn;
+}
+
 /** NETSETUP_PROVISION_REUSE_ACCOUNT: same object, same SID, a new password; moved into the OU when asked. */
 export async function reuseAccount(conn: DirectoryConnection, existing: FoundAccount, opts: ReuseOptions): Promise<FoundAccount> {
   if (!conn.encrypted) throw new ProvisioningError('ERROR_DS_STRONG_AUTH_REQUIRED', 'refusing to send a password over an unencrypted connection', { field: 'connection.url' });
   let dn = existing.distinguishedName;
-  if (opts.containerDn) {
-    const here = parseDn(dn);
-    const target = parseDn(opts.containerDn);
-    const parentMatches = here.length === target.length + 1 && isDnWithin(here, target);
-    if (!parentMatches) {
-      const rdn = dn.slice(0, dn.search(/(?<!\\),/));
-      const newDn = `${rdn},${opts.containerDn}`;
-      await conn.run({ action: `moving ${dn} to ${opts.containerDn}`, field: 'machineAccountOU', overrides: { 32: 'ERROR_DS_NO_SUCH_OBJECT' } }, () =>
-        conn.client.modifyDN(dn, newDn),
-      );
-      dn = newDn;
-    }
-  }
+  if (opts.containerDn) dn = await moveIntoContainer(conn, dn, opts.containerDn);
   const password = asSecret(opts.password);
   const changes = [new Change({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(password.reveal())] }) })];
   if (existing.userAccountControl & Uac.ACCOUNTDISABLE) {

@@ -13,6 +13,13 @@
 // skipAccountSearch, as on Windows). A wrong password given with a `user@realm` name comes back
 // from Samba 4.17 as ERROR_NOT_FOUND (1168), with `DOMAIN\user` or a bare name as
 // ERROR_LOGON_FAILURE (1326). Without dcName, Samba finds the DC through DNS.
+//
+// reuseAccount with machineAccountOU: Microsoft documents lpMachineAccountOU as the OU "where the
+// computer account will be created" and NETSETUP_PROVISION_REUSE_ACCOUNT as reusing an existing
+// account; nothing says a reused account moves, and Samba's call leaves it where it is, while the
+// LDAP backend moves it. So the move is ours: done through the directory (moveAccount) before the
+// call when the backend has one; without it, refused with ERROR_NOT_SUPPORTED on machineAccountOU
+// whenever an existing account would be reused (or, with skipAccountSearch, might be).
 import type {
   AccountFacts,
   ConnectionSettings,
@@ -31,6 +38,8 @@ import { optionBits } from '../options';
 export interface AccountDirectory {
   findBySamAccountName(samAccountName: string, connection: ConnectionSettings, domain: string): Promise<AccountFacts | null>;
   findByGuid(objectGuid: string, connection: ConnectionSettings): Promise<AccountFacts | null>;
+  /** Puts the account directly under containerDn (unless it is there already); its facts after. */
+  moveAccount?(account: AccountFacts, containerDn: string, connection: ConnectionSettings, domain: string): Promise<AccountFacts>;
 }
 
 export interface NetapiBackendOptions extends NetapiOptions {
@@ -72,6 +81,14 @@ function ridOf(sid: string): number {
 }
 
 const stripUnc = (s: string): string => s.replace(/^\\\\/, '');
+
+function reusedAccountStays(): ProvisioningError {
+  return new ProvisioningError(
+    'ERROR_NOT_SUPPORTED',
+    'NetProvisionComputerAccount leaves a reused account where it is; give the netapi backend a directory that can move it (backendFor does), or leave machineAccountOU out',
+    { field: 'machineAccountOU' },
+  );
+}
 
 export class NetapiBackend implements JoinBackend {
   // Plain data only: the library is opened inside each call, so the object serializes.
@@ -127,6 +144,15 @@ export class NetapiBackend implements JoinBackend {
     const server = this.serverFor(connection, dcName);
     const sam = samAccountNameFor(params.machineName);
     const skipSearch = params.options?.skipAccountSearch === true;
+    const reuseIntoOu = params.options?.reuseAccount === true && typeof params.machineAccountOU === 'string' && params.machineAccountOU !== '';
+    const directory = this.options.directory;
+    const mover = directory?.moveAccount ? directory : undefined;
+    if (reuseIntoOu && !mover && skipSearch) throw reusedAccountStays();
+    if (reuseIntoOu && mover) {
+      // Moved first, so that a failed move leaves everything as it was.
+      const current = await mover.findBySamAccountName(sam, connection, params.domain);
+      if (current) await mover.moveAccount!(current, params.machineAccountOU!, connection, params.domain);
+    }
 
     const native = loadNetapi(this.options);
     const { binary, existing, after } = native.withSession(credentialsOf(connection, params.domain), (s) => {
@@ -138,6 +164,7 @@ export class NetapiBackend implements JoinBackend {
           field: 'machineName',
         });
       }
+      if (existing && reuseIntoOu && !mover) throw reusedAccountStays();
       const binary = s.provision(request);
       return { binary, existing, after: s.getUser(server, sam) };
     });
@@ -151,7 +178,7 @@ export class NetapiBackend implements JoinBackend {
         field: 'machineName',
       });
     }
-    const found = this.options.directory ? await this.options.directory.findBySamAccountName(sam, connection, params.domain) : null;
+    const found = directory ? await directory.findBySamAccountName(sam, connection, params.domain) : null;
     const account: AccountFacts = {
       distinguishedName: found?.distinguishedName ?? '',
       objectGuid: found?.objectGuid ?? '',
