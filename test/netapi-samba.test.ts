@@ -2,6 +2,7 @@
 // every package must be joinable by Samba's own consumer, and every account fact must match what
 // the directory itself says (read over LDAPS by test/support/ldap.ts, not by our code).
 import { randomBytes } from 'node:crypto';
+import { format, inspect } from 'node:util';
 import { EqualityFilter } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountFacts, ConnectionSettings } from '../provider/backend';
@@ -9,6 +10,7 @@ import { backendFor } from '../provider/backend-choice';
 import { ProvisioningError } from '../provider/errors';
 import { NetapiBackend, type AccountDirectory } from '../provider/netapi';
 import { parsePackage } from '../provider/odj';
+import { REDACTED } from '../provider/secret';
 import { testDc } from './support/dc';
 import { accountBySam, deleteAccount, deleteTree, domainTruth, ensureOu, withLdap } from './support/ldap';
 import { adminConnection } from './support/ldap-backend';
@@ -321,6 +323,23 @@ describe('netapi backend: reuseAccount with machineAccountOU (Samba leaves a reu
       expect(r.reused).toBe(true);
       expect(r.account).toEqual({ ...first.account, distinguishedName: truth.dn });
       expect((await requestOdjAndTestJoin(r.packageText, name)).joined).toBe(true);
+    }
+  });
+});
+
+describe('netapi backend results print redacted', () => {
+  it('inspect, JSON and %o show no package and no password; the fields still hold them', async () => {
+    const name = machineName();
+    const r = await plain.provision(params(name), connection);
+    const password = parsePackage(r.packageBinary).facts.machinePassword;
+    const hex = Buffer.from(r.packageBinary).toString('hex');
+    expect(r.packageText).toBe(Buffer.from(r.packageBinary).toString('base64'));
+    expect(password.length).toBeGreaterThan(0);
+    for (const shown of [inspect(r, { depth: 10 }), JSON.stringify(r), format('%o', r), format('%j', r)]) {
+      // Booleans only: a failing expectation must not print the secret it found.
+      expect([shown.includes(r.packageText), shown.includes(password), shown.includes(hex)]).toEqual([false, false, false]);
+      expect(shown).toContain(REDACTED);
+      expect(shown).toContain(r.account.objectSid);
     }
   });
 });

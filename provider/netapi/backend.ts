@@ -33,6 +33,7 @@ import { parsePackage } from '../odj';
 import { loadNetapi, type NetapiOptions } from './load';
 import type { NativeCredentials, NativeProvisionRequest, NativeUser } from './native';
 import { optionBits } from '../options';
+import { withRedactedView } from '../secret';
 
 /** Directory lookups the NetApi cannot do itself (by GUID; DN and GUID of an account). */
 export interface AccountDirectory {
@@ -197,13 +198,14 @@ export class NetapiBackend implements JoinBackend {
       dcSiteName: facts.dc.dcSiteName,
       clientSiteName: facts.dc.clientSiteName,
     };
-    return {
+    // As the LDAP backend's: the fields hold the package, printing the result shows a redaction.
+    return withRedactedView({
       account,
       domain,
       packageBinary: new Uint8Array(binary),
       packageText: binary.toString('base64'),
       reused: existing !== null,
-    };
+    });
   }
 
   /** NetUserGetInfo level 23 for `NAME$`; null when there is no such account. */
