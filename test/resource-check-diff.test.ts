@@ -1,7 +1,6 @@
 // The provider's check and diff rules, and where connection settings come from. These run in the
 // dynamic-provider host; here they are called directly (the engine-level suite goes through gRPC).
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { check, diff } from '../provider/resource-provider';
@@ -181,7 +180,7 @@ describe('diff', () => {
 
 describe('connection settings', () => {
   it('reads stack config in the odj namespace', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'odj-ca-'));
+    const dir = tmp.dir; // removed with the file's other temp files (afterAll)
     writeFileSync(join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
     const cfg: Record<string, string> = {
       'odj:ldapUrl': 'ldaps://dc1.odjtest.test:636',

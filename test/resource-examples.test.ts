@@ -16,6 +16,8 @@ const root = findRepoRoot();
 const outDir = join(root, 'dist', '.test-resource-examples');
 const dc = testDc();
 const names: string[] = [];
+/** Folders holding an unattend.xml (a package): removed in afterAll whatever the tests did. */
+const dirs: string[] = [];
 let main = '';
 let host: ProviderHost | undefined;
 
@@ -27,6 +29,7 @@ beforeAll(() => {
 afterAll(async () => {
   host?.stop();
   for (const n of names) await deleteAccount(`${n}$`).catch(() => undefined);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 /** AccountData and the component's architecture, read by Python's XML parser. */
@@ -47,6 +50,7 @@ describe('examples against the test DC', () => {
     const name = `UX${process.pid.toString(36).toUpperCase().slice(-5)}`;
     names.push(name);
     const file = join(mkdtempSync(join(tmpdir(), 'odj-unattend-')), 'unattend.xml');
+    dirs.push(dirname(file));
     const config = {
       'odj-unattend:domain': dc.domain,
       'odj-unattend:machineName': name,
@@ -82,10 +86,11 @@ describe('examples against the test DC', () => {
       encoding: 'utf8',
     });
     const all = stdout + stderr;
+    const xmlPath = /unattend\.xml .*: (\S+unattend\.xml)$/m.exec(stdout)?.[1];
+    if (xmlPath) dirs.push(dirname(xmlPath)); // before any expectation can fail
     expect(stdout).toContain(`samAccountName: ${name}$`);
     expect(stdout).toContain('password <redacted>');
     expect(stdout).toContain('stack outputs marked secret: packageText');
-    const xmlPath = /unattend\.xml .*: (\S+unattend\.xml)$/m.exec(stdout)?.[1];
     expect(xmlPath).toBeDefined();
     const pkg = accountData(readFileSync(xmlPath!, 'utf8')).data[0];
     rmSync(dirname(xmlPath!), { recursive: true, force: true }); // it holds a (now dead) package
