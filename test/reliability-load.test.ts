@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildInto, findRepoRoot, loadNative, runProgram, startHost, type ProviderHost, type Props } from '../examples/runner/engine';
+import { findRepoRoot, startHost, type ProviderHost, type Props } from '../examples/runner/engine';
+import { buildAndProbe } from './support/provider-probe';
 import { connectionSlotUse } from '../provider/directory/slots';
 import { Limits } from '../provider/limits';
 import { deleteAccount as deleteByGuid, provision } from '../provider/provisioning';
@@ -51,17 +52,7 @@ function gc(): void {
 }
 
 beforeAll(async () => {
-  rmSync(outDir, { recursive: true, force: true });
-  const main = buildInto(outDir);
-  const run = await runProgram(
-    () => {
-      const { OfflineJoinPackage } = loadNative(main) as typeof import('../provider/index');
-      new OfflineJoinPackage('probe', { domain: dc.domain, machineName: 'PROBE', bindPassword: dc.adminPassword });
-      return {};
-    },
-    { config: {}, project: 'odj', preview: true, packageMain: main },
-  );
-  providerText = String(run.resources[0].inputs.__provider);
+  ({ providerText } = await buildAndProbe(outDir));
 });
 
 afterAll(async () => {

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format, inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildInto, findRepoRoot, loadNative, runProgram, startHost, type ProviderHost, type Props } from '../examples/runner/engine';
+import { findRepoRoot, startHost, type ProviderHost, type Props } from '../examples/runner/engine';
+import { buildAndProbe } from './support/provider-probe';
 import type { ConnectionSettings, ProvisionResult } from '../provider/backend';
 import { DirectoryConnection } from '../provider/directory/connection';
 import { ProvisioningError } from '../provider/errors';
@@ -143,16 +144,9 @@ describe('secret scan over a run', () => {
     addSecret(dc.adminPassword);
     addSecret(wrongPassword);
     proxy = await FaultProxy.start({ upstream: { host: dc.dcIp, port: 636, servername: dc.dcHost, ca: readFileSync(dc.caFile, 'utf8') }, hostname: dc.dcHost });
-    const main = buildInto(outDir);
-    const run = await runProgram(
-      () => {
-        const { OfflineJoinPackage } = loadNative(main) as typeof import('../provider/index');
-        new OfflineJoinPackage('probe', { domain: dc.domain, machineName: 'PROBE', bindPassword: dc.adminPassword });
-        return {};
-      },
-      { config: {}, project: 'odj', preview: true, packageMain: main },
-    );
-    providerText = String(run.resources[0].inputs.__provider);
+    const probe = await buildAndProbe(outDir);
+    const run = probe.run;
+    providerText = probe.providerText;
     // Registered inputs as the engine stores them: a value Pulumi holds as a secret (the SDK's
     // secret signature) is encrypted in state, so only what is outside one counts.
     captured.push(providerText, JSON.stringify(run.resources.map((r) => r.rawInputs), (_k, v: unknown) => (isPulumiSecret(v) ? '<pulumi secret>' : v)));

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { Attribute, Change } from 'ldapts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildInto, findRepoRoot, loadNative, runProgram, startHost, type ProviderHost, type Props } from '../examples/runner/engine';
+import { findRepoRoot, loadNative, startHost, type ProviderHost, type Props } from '../examples/runner/engine';
+import { buildAndProbe } from './support/provider-probe';
 import { testDc } from './support/dc';
 import { accountBySam, deleteAccount, deleteTree, ensureOu, escapeFilter, withLdap } from './support/ldap';
 import { requestOdjAndTestJoin } from './support/peers';
@@ -57,19 +58,9 @@ async function ldapSearchSam(sam: string): Promise<number> {
 const dn0 = () => dc.domain.split('.').map((p) => `DC=${p}`).join(',');
 
 beforeAll(async () => {
-  rmSync(outDir, { recursive: true, force: true });
-  const main = buildInto(outDir);
   // Register a resource as a program would; the mock monitor sees the `__provider` that
   // dynamic.Resource produced with the SDK's serializer.
-  const run = await runProgram(
-    () => {
-      const { OfflineJoinPackage } = loadNative(main) as typeof import('../provider/index');
-      new OfflineJoinPackage('probe', { domain: dc.domain, machineName: 'PROBE', bindPassword: dc.adminPassword });
-      return {};
-    },
-    { config: {}, project: 'odj', preview: true, packageMain: main },
-  );
-  providerText = String(run.resources[0].inputs.__provider);
+  ({ providerText } = await buildAndProbe(outDir));
   ouA = await ensureOu('OdjResEngineA');
   ouB = await ensureOu('OdjResEngineB');
 });
