@@ -39,6 +39,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
     if (!load) throw new UsageError(`no such command: ${name}`);
+    if (name === 'provision') {
+      // The TLS handshake with the DC runs while the command loads (cli/early.ts).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      await (require('./cli/early') as typeof import('./cli/early')).startEarlyConnection(rest);
+    }
     return await load().run(rest);
   } catch (e) {
     return report(e);

@@ -73,8 +73,9 @@ function prompt(question: string): Promise<string> {
   });
 }
 
-/** Everything but the password, which `bindPassword` resolves (it may prompt). */
-export function connectionFromArgs(p: Parsed, command: string, e: NodeJS.ProcessEnv = process.env): ConnectionSettings {
+/** Everything but the password, which `bindPassword` resolves (it may prompt). `warn: false` for a
+ *  second reading of the same flags (early.ts), which must not repeat the warning. */
+export function connectionFromArgs(p: Parsed, command: string, e: NodeJS.ProcessEnv = process.env, warn = true): ConnectionSettings {
   const url = nonEmpty(p, 'url', command) ?? (e[env.url] || undefined);
   const bindUser = nonEmpty(p, 'user', command) ?? (e[env.bindUser] || undefined);
   const caFile = nonEmpty(p, 'cafile', command) ?? (e[env.caFile] || undefined);
@@ -95,7 +96,7 @@ export function connectionFromArgs(p: Parsed, command: string, e: NodeJS.Process
   }
   if (!bindUser) throw new UsageError(`a bind user is required: --user USER or ${env.bindUser}`, command);
   // Said every time: with verification off, anyone on the path can take the bind password.
-  if (insecure) process.stderr.write("odj: warning: the DC's TLS certificate is not verified (--insecure-skip-tls-verify)\n");
+  if (insecure && warn) process.stderr.write("odj: warning: the DC's TLS certificate is not verified (--insecure-skip-tls-verify)\n");
   return {
     ...(url ? { url } : {}),
     ...(bool(p, 'starttls') || truthy(e[env.startTls]) ? { startTls: true } : {}),
@@ -104,6 +105,11 @@ export function connectionFromArgs(p: Parsed, command: string, e: NodeJS.Process
     ...(insecure ? { insecureSkipTlsVerify: true } : {}),
     ...(timeoutMs ? { timeoutMs } : {}),
   };
+}
+
+/** True when `bindPassword` will have to ask on the terminal. */
+export function willPrompt(p: Parsed, e: NodeJS.ProcessEnv = process.env): boolean {
+  return p.values['password-file'] === undefined && !e[env.bindPassword];
 }
 
 /** The bind password: --password-file, then ODJ_BIND_PASSWORD, then a prompt on a terminal. */

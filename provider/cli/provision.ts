@@ -9,42 +9,15 @@ import { packageToFileForm } from '../odj/text';
 import { validateParams, type ValidatedParams } from '../provisioning';
 import { deleteByDn } from '../directory/accounts';
 import { openDomain, provisionOne } from '../directory/provision';
-import { bool, connectionOptions, list, nonEmpty, parse, type Options, type Parsed } from './args';
+import { bool, list, nonEmpty, parse, type Parsed } from './args';
 import { bindPassword, connectionFromArgs } from './connection';
 import { assertAbsent, readInput, writeSecretFile } from './io';
 import { describeError, describeResult, resultFacts } from './output';
 import { HELP, UsageError } from './usage';
+import { provisionOptions as options } from './provision-options';
 
 const C = 'provision';
 
-const options: Options = {
-  domain: { type: 'string' },
-  machine: { type: 'string' },
-  machineou: { type: 'string' },
-  dcname: { type: 'string' },
-  reuse: { type: 'boolean' },
-  defpwd: { type: 'boolean' },
-  nosearch: { type: 'boolean' },
-  downlevel: { type: 'boolean' },
-  rootcacerts: { type: 'boolean' },
-  certtemplate: { type: 'string', multiple: true },
-  policynames: { type: 'string', multiple: true },
-  policypaths: { type: 'string', multiple: true },
-  certpfx: { type: 'string', multiple: true },
-  sysvolroot: { type: 'string' },
-  netbios: { type: 'string' },
-  psite: { type: 'string' },
-  dsite: { type: 'string' },
-  primarydns: { type: 'string' },
-  'owner-tag': { type: 'string' },
-  savefile: { type: 'string' },
-  printblob: { type: 'boolean' },
-  json: { type: 'boolean' },
-  quiet: { type: 'boolean', short: 'q' },
-  batch: { type: 'string' },
-  savedir: { type: 'string' },
-  ...connectionOptions,
-};
 
 /** djoin takes policy lists separated by semicolons; we also take the flag repeated. */
 const splitList = (p: Parsed, k: string): string[] | undefined => {

@@ -10,7 +10,11 @@ import { ProvisioningError, type WindowsCodeName } from '../errors';
 import { mapLdapError, redact, type LdapErrorContext } from './ldap-errors';
 import { secret, type Secret } from '../secret';
 import { acquireConnectionSlot } from './slots';
+import { resolveUrl, tlsOptionsFor } from './endpoint';
+import { takeEarlyTls } from './early-tls';
 import { Limits } from '../limits';
+
+export { resolveUrl } from './endpoint';
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
 /** Retries of a step the DC answered "busy" (51) or "unavailable" (52), with doubling backoff from BUSY_BACKOFF_MS. */
@@ -48,32 +52,6 @@ const tlsVerifyCodes = new Set([
   'CERT_NOT_YET_VALID',
 ]);
 const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
-
-/** The parts of a URL we use, with ldaps:// as the default scheme. */
-export function resolveUrl(settings: ConnectionSettings, host: string): { url: string; host: string; startTls: boolean } {
-  const url = settings.url ?? `ldaps://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}`;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'not a valid LDAP URL', { field: 'connection.url' });
-  }
-  const scheme = parsed.protocol.replace(/:$/, '');
-  if (scheme !== 'ldaps' && scheme !== 'ldap') {
-    throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'the URL scheme must be ldaps:// or ldap://', { field: 'connection.url' });
-  }
-  if (scheme === 'ldap' && !settings.startTls) {
-    // A simple bind sends the password as is, and AD sets unicodePwd only over an encrypted channel.
-    throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'ldap:// needs startTls: true (or use ldaps://); a plain connection would expose the bind password', {
-      field: 'connection.startTls',
-    });
-  }
-  if (scheme === 'ldaps' && settings.startTls) {
-    throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'startTls applies to ldap:// URLs only', { field: 'connection.startTls' });
-  }
-  const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
-  return { url: `${scheme}://${parsed.host}`, host: hostname, startTls: scheme === 'ldap' };
-}
 
 const badSetting = (field: string, rule: string): ProvisioningError => new ProvisioningError('ERROR_INVALID_PARAMETER', rule, { field: `connection.${field}` });
 
@@ -115,6 +93,8 @@ export class DirectoryConnection {
   private readonly settings: ConnectionSettings;
   private readonly bindPassword?: Secret;
   private slot?: Promise<() => void>;
+  /** a TLS connection opened before this object existed (early-tls.ts), for the first socket */
+  private early?: tls.TLSSocket;
 
   constructor(
     settings: ConnectionSettings,
@@ -139,19 +119,18 @@ export class DirectoryConnection {
       // One socket per connection: if it drops, ldapts would silently reconnect without TLS
       // (after StartTLS) and without the bind, so a second socket is refused.
       createConnection: ((port: number, host: string) => this.adopt(net.connect(port, host), false)) as typeof net.connect,
-      createSecureConnection: ((...args: unknown[]) =>
-        this.adopt((tls.connect as (...a: unknown[]) => tls.TLSSocket)(...args), true)) as typeof tls.connect,
+      createSecureConnection: ((...args: unknown[]) => {
+        // The CLI's early connection (early-tls.ts), already verified, when connect() found one.
+        const early = this.early;
+        this.early = undefined;
+        if (early && !early.destroyed) return this.adopt(early.ref(), true);
+        return this.adopt((tls.connect as (...a: unknown[]) => tls.TLSSocket)(...args), true);
+      }) as typeof tls.connect,
     });
   }
 
   private tlsOptions(): tls.ConnectionOptions {
-    const s = this.settings;
-    const options: tls.ConnectionOptions = { rejectUnauthorized: !s.insecureSkipTlsVerify, minVersion: 'TLSv1.2' };
-    if (s.caCerts && s.caCerts.length > 0) options.ca = s.caCerts;
-    // SNI for names only. net.isIP's first call costs milliseconds (it builds its patterns), so
-    // it is asked only when the host could be an address: digits and dots, or a colon (IPv6).
-    if (!/^[\d.]+$|:/.test(this.host) || !net.isIP(this.host)) options.servername = this.host;
-    return options;
+    return tlsOptionsFor(this.settings, this.host);
   }
 
   private adopt<T extends net.Socket>(socket: T, encrypted: boolean): T {
@@ -245,6 +224,16 @@ export class DirectoryConnection {
    *  lazily), whose TLS failures `run` maps; either way nothing secret is sent before `bind`. */
   async connect(): Promise<void> {
     const { startTls } = resolveUrl(this.settings, this.target.host);
+    if (!startTls && !this.client.isConnected) {
+      // Only a connection to this very URL with these very TLS options, whose handshake (and so
+      // its certificate check) succeeded; one that failed is dropped and the usual connect below
+      // reports the failure. A silent DC fails here within the same bound as a fresh connect.
+      const early = await takeEarlyTls(this.url, this.tlsOptions(), this.timeoutMs);
+      if (early === 'timeout') {
+        throw new ProvisioningError(this.target.unreachableCode, `no answer from ${this.url} within ${this.timeoutMs} ms`, { field: this.target.unreachableField });
+      }
+      this.early = early;
+    }
     if (startTls) {
       await this.run({ action: 'StartTLS' }, () => this.client.startTLS(this.tlsOptions()));
       if (!this.encrypted) throw new ProvisioningError('ERROR_DS_STRONG_AUTH_REQUIRED', 'StartTLS did not encrypt the connection', { field: 'connection.url' });
@@ -281,6 +270,7 @@ export class DirectoryConnection {
       ]);
       clearTimeout(timer);
     } finally {
+      this.early?.destroy();
       this.socket?.destroy();
       if (this.slot) void this.slot.then((release) => release());
     }
