@@ -1,12 +1,13 @@
 // One suite of the JoinBackend contract, run against both backends where both apply here: the
-// LDAP backend, and the native backend through Samba's libnetapi (with the LDAP lookups that
-// provisioning.ts offers it for DNs and GUIDs). The directory's own word (support/ldap.ts) and
-// Samba's join are the judges; both backends must also report the same domain facts.
+// LDAP backend, and the native backend through Samba's libnetapi as the public API's
+// backendFor('netapi') builds it (with the LDAP lookups provisioning.ts offers it for DNs and
+// GUIDs). The directory's own word (support/ldap.ts) and Samba's join are the judges; both
+// backends must also report the same domain facts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JoinBackend, ProvisionResult } from '../provider/backend';
 import { ProvisioningError } from '../provider/errors';
-import { NetapiBackend } from '../provider/netapi';
-import { LdapBackend, ldapAccountDirectory } from '../provider/provisioning';
+import { backendFor } from '../provider/index';
+import { LdapBackend } from '../provider/provisioning';
 import { testDc } from './support/dc';
 import { accountBySam, domainTruth } from './support/ldap';
 import { adminConnection, machineNames } from './support/ldap-backend';
@@ -25,7 +26,7 @@ afterAll(async () => {
 
 const backends: Array<[string, () => JoinBackend]> = [
   ['ldap', () => new LdapBackend()],
-  ['netapi (Samba libnetapi)', () => new NetapiBackend({ configFile: files.configFile, krb5Config: files.krb5Config, directory: ldapAccountDirectory })],
+  ['netapi (Samba libnetapi)', () => backendFor('netapi', { configFile: files.configFile, krb5Config: files.krb5Config })],
 ];
 
 const params = (machineName: string, extra: object = {}) => ({ domain: testDc().domain, machineName, dcName: testDc().dcHost, ...extra });
