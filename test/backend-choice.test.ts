@@ -5,15 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { backendFor, LdapBackend, NetapiBackend, ProvisioningError, resolveBackendChoice } from '../provider/index';
 import { testDc } from './support/dc';
 import { adminConnection, machineNames } from './support/ldap-backend';
-
-async function rejection(p: Promise<unknown>): Promise<ProvisioningError> {
-  const e = await p.then(
-    () => new Error('expected a ProvisioningError'),
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(ProvisioningError);
-  return e as ProvisioningError;
-}
+import { rejection } from './support/rejection';
 
 describe('resolveBackendChoice', () => {
   it('auto is the native backend on Windows and LDAP elsewhere; the explicit names stand', () => {

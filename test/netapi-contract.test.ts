@@ -5,7 +5,6 @@
 // backends must also report the same domain facts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JoinBackend, ProvisionResult } from '../provider/backend';
-import { ProvisioningError } from '../provider/errors';
 import { backendFor } from '../provider/index';
 import { LdapBackend } from '../provider/provisioning';
 import { testDc } from './support/dc';
@@ -13,6 +12,7 @@ import { accountBySam, domainTruth } from './support/ldap';
 import { adminConnection, machineNames } from './support/ldap-backend';
 import { netapiClientFiles, type NetapiClientFiles } from './support/netapi-client';
 import { requestOdjAndTestJoin } from './support/peers';
+import { rejection } from './support/rejection';
 
 const names = machineNames('NC');
 let files: NetapiClientFiles;
@@ -30,15 +30,6 @@ const backends: Array<[string, () => JoinBackend]> = [
 ];
 
 const params = (machineName: string, extra: object = {}) => ({ domain: testDc().domain, machineName, dcName: testDc().dcHost, ...extra });
-
-async function rejection(p: Promise<unknown>): Promise<ProvisioningError> {
-  const e = await p.then(
-    () => new Error('expected a ProvisioningError'),
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(ProvisioningError);
-  return e as ProvisioningError;
-}
 
 describe.each(backends)('JoinBackend contract: %s', (_, make) => {
   it('provision: the account the directory has, and a package Samba joins with', async () => {

@@ -7,7 +7,6 @@ import { EqualityFilter } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountFacts, ConnectionSettings } from '../provider/backend';
 import { backendFor } from '../provider/backend-choice';
-import { ProvisioningError } from '../provider/errors';
 import { NetapiBackend, type AccountDirectory } from '../provider/netapi';
 import { parsePackage } from '../provider/odj';
 import { REDACTED } from '../provider/secret';
@@ -16,6 +15,7 @@ import { accountBySam, deleteAccount, deleteTree, domainTruth, ensureOu, withLda
 import { adminConnection } from './support/ldap-backend';
 import { netapiClientFiles, type NetapiClientFiles } from './support/netapi-client';
 import { kinitWithPassword, requestOdjAndTestJoin } from './support/peers';
+import { rejection } from './support/rejection';
 
 const created: string[] = [];
 function machineName(): string {
@@ -84,17 +84,6 @@ afterAll(async () => {
 
 const params = (name: string, extra: object = {}) => ({ domain: testDc().domain, machineName: name, dcName: testDc().dcHost, ...extra });
 
-async function expectProvisioningError(p: Promise<unknown>): Promise<ProvisioningError> {
-  const e = await p.then(
-    () => {
-      throw new Error('expected a ProvisioningError');
-    },
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(ProvisioningError);
-  return e as ProvisioningError;
-}
-
 describe('netapi backend through Samba libnetapi', () => {
   it('provisions a new account: facts match the directory, Samba joins with the package', async () => {
     const name = machineName();
@@ -146,7 +135,7 @@ describe('netapi backend through Samba libnetapi', () => {
   it('refuses an existing account with NERR_UserExists and leaves it alone', async () => {
     const name = machineName();
     const first = await backend.provision(params(name), connection);
-    const e = await expectProvisioningError(backend.provision(params(name), connection));
+    const e = await rejection(backend.provision(params(name), connection));
     expect(e.code).toBe('NERR_UserExists');
     expect(e.errno).toBe(2224);
     expect(e.field).toBe('machineName');
@@ -204,7 +193,7 @@ describe('netapi backend through Samba libnetapi', () => {
     const dc = testDc();
     const name = machineName();
     const wrong = `Wrong-${randomBytes(6).toString('hex')}`;
-    const e = await expectProvisioningError(
+    const e = await rejection(
       backend.provision(params(name, extra), { bindUser: `${dc.netbiosDomain}\\Administrator`, bindPassword: wrong }),
     );
     expect([e.code, e.errno]).toEqual(['ERROR_LOGON_FAILURE', 1326]);
@@ -216,7 +205,7 @@ describe('netapi backend through Samba libnetapi', () => {
     const name = machineName();
     // 127.0.0.9 is loopback with nothing listening: the connection is refused at once. (Not
     // 127.0.0.2: reliability-private-dc runs its own DC there, possibly at the same time.)
-    const e = await expectProvisioningError(backend.provision(params(name, { dcName: '127.0.0.9' }), connection));
+    const e = await rejection(backend.provision(params(name, { dcName: '127.0.0.9' }), connection));
     expect([e.code, e.errno]).toEqual(['ERROR_CAN_NOT_COMPLETE', 1003]);
     expect(await accountBySam(`${name}$`)).toBeNull();
   });
@@ -240,7 +229,7 @@ describe('netapi backend through Samba libnetapi', () => {
     ];
     for (const [extra, field] of cases) {
       const name = machineName();
-      const e = await expectProvisioningError(backend.provision(params(name, extra), connection));
+      const e = await rejection(backend.provision(params(name, extra), connection));
       expect([e.code, e.errno, e.field]).toEqual(['ERROR_NOT_SUPPORTED', 50, field]);
       expect(e.message).not.toContain(pfxText);
       expect(await accountBySam(`${name}$`)).toBeNull();
@@ -248,13 +237,13 @@ describe('netapi backend through Samba libnetapi', () => {
   });
 
   it('a configFile that does not exist: ERROR_FILE_NOT_FOUND on configFile', async () => {
-    const e = await expectProvisioningError(new NetapiBackend({ configFile: '/nonexistent/smb.conf' }).provision(params(machineName()), connection));
+    const e = await rejection(new NetapiBackend({ configFile: '/nonexistent/smb.conf' }).provision(params(machineName()), connection));
     expect([e.code, e.errno, e.field]).toEqual(['ERROR_FILE_NOT_FOUND', 2, 'configFile']);
   });
 
   it('a missing library is a clear ERROR_NOT_SUPPORTED that says what to install', async () => {
     const missing = new NetapiBackend({ libraryPath: 'libnetapi-not-installed.so.1' });
-    const e = await expectProvisioningError(missing.provision(params(machineName()), connection));
+    const e = await rejection(missing.provision(params(machineName()), connection));
     expect(e.code).toBe('ERROR_NOT_SUPPORTED');
     expect(e.field).toBe('backend');
     expect(e.message).toContain('samba-libs');
@@ -292,7 +281,7 @@ describe('netapi backend: reuseAccount with machineAccountOU (Samba leaves a reu
       [backend, reuse],
       [plain, { ...reuse, options: { reuseAccount: true, skipAccountSearch: true } }],
     ] as const) {
-      const e = await expectProvisioningError(b.provision(params(name, extra), connection));
+      const e = await rejection(b.provision(params(name, extra), connection));
       expect([e.code, e.errno, e.field]).toEqual(['ERROR_NOT_SUPPORTED', 50, 'machineAccountOU']);
     }
     const after = (await accountBySam(`${name}$`))!;
