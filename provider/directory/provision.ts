@@ -11,6 +11,7 @@ import { isDnWithin, parseDn } from './escape';
 import { defaultMachinePassword, generateMachinePassword } from './password';
 import { boundTokenSids, hasOwnerMarker, isOurs, ownerMarker, readOwnership } from './ownership';
 import { secret, withRedactedView, type Secret } from '../secret';
+import { resolvePackageContent } from './package-content';
 import type { PackageContentRequest } from '../content-params';
 
 /** Where to provision: the domain, and the DC when one is named. */
@@ -68,10 +69,7 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
     }
   }
   // Fetched before the account is touched: a missing GPO or a bad CA value must not leave an account.
-  // Loaded only when asked for: certificates and policies pull in the SST and Registry.pol codecs
-  // and fs/promises, start-up a plain `odj provision` need not pay.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const content = req.content ? await (require('./package-content') as typeof import('./package-content')).resolvePackageContent(conn, d, req.content) : {};
+  const content = req.content ? await resolvePackageContent(conn, d, req.content) : {};
   const sam = `${req.machineName.toUpperCase()}$`;
   const password: Secret = secret(req.useDefaultPassword ? defaultMachinePassword(req.machineName) : generateMachinePassword(), 'machinePassword');
   const existing = req.skipAccountSearch ? null : await findAccountBySamName(conn, d.head.dn, sam);
