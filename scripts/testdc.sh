@@ -101,14 +101,13 @@ provision() {
   local pass
   pass="Odj-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')!A1"
   log "provisioning $REALM in $DIR"
-  # The default DC takes lo (127.0.0.1 and ::1); another one only its own address, and no NetBIOS
-  # name service, whose broadcast socket (127.255.255.255:137) the default DC already holds.
-  # Its pid file and logs go under its own folder, not /run/samba: a packaged samba service must not
-  # make it refuse to start.
-  local ifaces=(--option="interfaces=lo" --option="pid directory=$DIR/run" --option="log file=$DIR/log.%m")
-  # Another instance takes only its own address and no NetBIOS name service, whose broadcast socket
-  # the default DC holds, and keeps its sockets to itself. (The default one keeps winbindd's default
-  # socket: smbd's winbind client finds winbindd only there, and SMB logons fail without it.)
+  # The default DC takes 127.0.0.1 only (not all of lo, where a second instance may own another
+  # address); its pid file and logs go under its own folder, so a packaged samba service does not
+  # make it refuse to start. It keeps winbindd's default socket: smbd's winbind client finds winbindd
+  # only there, and SMB logons fail without it.
+  local ifaces=(--option="interfaces=127.0.0.1/8" --option="pid directory=$DIR/run" --option="log file=$DIR/log.%m")
+  # Another instance takes only its own address, no NetBIOS name service (the default DC holds its
+  # broadcast socket, 127.255.255.255:137), and keeps its sockets to itself.
   [ "$IP" != 127.0.0.1 ] && ifaces=(--option="interfaces=$IP/8" --option="disable netbios=yes"
     --option="pid directory=$DIR/run" --option="ncalrpc dir=$DIR/run/ncalrpc"
     --option="winbindd socket directory=$DIR/run/winbindd" --option="ntp signd socket directory=$DIR/run/ntp_signd"
