@@ -184,6 +184,13 @@ stop() {
     for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
     kill -KILL -- "-$pid" 2>/dev/null || true
   fi
+  # smbd and winbindd run in process groups of their own and can outlive the root process; every
+  # process of this DC names its smb.conf on its command line.
+  if pgrep -f -- "--configfile=$DIR/etc/smb.conf" >/dev/null; then
+    pkill -TERM -f -- "--configfile=$DIR/etc/smb.conf" || true
+    for _ in $(seq 1 20); do pgrep -f -- "--configfile=$DIR/etc/smb.conf" >/dev/null || break; sleep 0.25; done
+    pkill -KILL -f -- "--configfile=$DIR/etc/smb.conf" || true
+  fi
   # Remove only a folder this script made (it may have been pointed at the wrong place).
   if [ -f "$DIR/provision.log" ] || [ -f "$DIR/samba.pid" ]; then rm -rf "$DIR"; fi
   log "stopped"
