@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const host = await startHost({ cwd: programDir });
   try {
     await host.configure(config);
-    console.log(`pulumi up (examples/basic, without the CLI): creating OfflineJoinPackage "web01" as ${machineName} in ${dc.ODJ_TEST_DOMAIN}`);
+    console.log(`examples/basic through the dynamic-provider host (an engine stand-in, not the Pulumi CLI): creating OfflineJoinPackage "web01" as ${machineName} in ${dc.ODJ_TEST_DOMAIN}`);
     const run = await runProgram(path.join(programDir, 'index.ts'), { config, secretKeys: ['odj:bindPassword'], project: 'odj-basic', preview: false, host });
     const res = run.resources.find((r) => r.type.endsWith(':OfflineJoinPackage'));
     if (!res?.id || !res.outputs) throw new Error('the example registered no OfflineJoinPackage');
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       console.log(`kept ${out.samAccountName as string} in the directory (--keep)`);
     } else {
       await host.delete(res.name, res.id, out);
-      console.log(`pulumi destroy: deleted ${out.samAccountName as string} again (pass --keep to keep it; the unattend.xml then stays usable)`);
+      console.log(`delete through the provider: deleted ${out.samAccountName as string} again (pass --keep to keep it; the unattend.xml then stays usable)`);
     }
   } finally {
     host.stop();
