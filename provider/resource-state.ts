@@ -4,6 +4,7 @@
 // file named by config or environment.
 import { readFileSync } from 'node:fs';
 import type { AccountFacts, ConnectionSettings, DomainFacts, ProvisioningParams } from './backend';
+import { connectionEnvKeys, isTrueFlag } from './connection-env';
 
 /** The resolved inputs, as the engine hands them to the provider: the provisioning parameters and
  *  the connection settings flattened into one object (declared once, in backend.ts), plus the
@@ -132,20 +133,12 @@ export const configKeys = {
 } as const;
 
 /** Environment variables, for CI: the same settings as the config keys. */
-export const envKeys = {
-  url: 'ODJ_LDAP_URL',
-  startTls: 'ODJ_START_TLS',
-  bindUser: 'ODJ_BIND_USER',
-  bindPassword: 'ODJ_BIND_PASSWORD',
-  caFile: 'ODJ_CA_FILE',
-  insecureSkipTlsVerify: 'ODJ_INSECURE_SKIP_TLS_VERIFY',
-  timeoutMs: 'ODJ_TIMEOUT_MS',
-} as const;
+export const envKeys = connectionEnvKeys;
 
 function asBool(v: unknown): boolean | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   if (typeof v === 'boolean') return v;
-  return /^(1|true|yes)$/i.test(String(v));
+  return isTrueFlag(String(v));
 }
 
 function asNumber(v: unknown): number | undefined {

@@ -3,21 +3,13 @@
 // a no-echo prompt on a terminal; never from an argument.
 import { readFileSync } from 'node:fs';
 import type { ConnectionSettings } from '../backend';
+import { connectionEnvKeys, isTrueFlag } from '../connection-env';
 import { bool, nonEmpty, str, type Parsed } from './args';
 import { readStdin } from './io';
 import { UsageError } from './usage';
 
-const env = {
-  url: 'ODJ_LDAP_URL',
-  startTls: 'ODJ_START_TLS',
-  bindUser: 'ODJ_BIND_USER',
-  bindPassword: 'ODJ_BIND_PASSWORD',
-  caFile: 'ODJ_CA_FILE',
-  insecureSkipTlsVerify: 'ODJ_INSECURE_SKIP_TLS_VERIFY',
-  timeoutMs: 'ODJ_TIMEOUT_MS',
-} as const;
-
-const truthy = (v: string | undefined): boolean => v !== undefined && /^(1|true|yes)$/i.test(v);
+const env = connectionEnvKeys;
+const truthy = (v: string | undefined): boolean => v !== undefined && isTrueFlag(v);
 
 function readCa(path: string, command: string): string[] {
   let text: string;
