@@ -7,25 +7,18 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePackage } from '../provider/odj';
-import { buildCli, cleanEnv, dcArgs, runOdj, scratch, type Run } from './cli-run';
+import { cleanEnv, dcArgs, scratch, useBuiltCli, type Run } from './cli-run';
 import { testDc } from './support/dc';
 import { accountBySam, deleteTree, ensureOu } from './support/ldap';
 import { machineNames } from './support/ldap-backend';
 import { kinitWithPassword, requestOdjAndTestJoin } from './support/peers';
 
-let bin = '';
-let cleanupBuild = (): void => undefined;
 const tmp = scratch('provision');
 const names = machineNames('CP');
-const odj = (args: string[], opts?: Parameters<typeof runOdj>[2]): Promise<Run> => runOdj(bin, args, opts);
+const cli = useBuiltCli();
+const odj = cli.odj;
 
-beforeAll(async () => {
-  const b = await buildCli();
-  bin = b.bin;
-  cleanupBuild = b.cleanup;
-});
 afterAll(async () => {
-  cleanupBuild();
   tmp.cleanup();
   await names.cleanup();
 });
@@ -252,7 +245,7 @@ describe('connection flags', () => {
   it('on a terminal the password is asked for without echo', async () => {
     const name = names.next();
     const file = join(tmp.dir, `${name}.txt`);
-    const argv = [process.execPath, bin, 'provision', '--domain', dc().domain, '--user', dc().adminUser, '--dcname', dc().dcHost, '--cafile', dc().caFile, '--machine', name, '--savefile', file];
+    const argv = [process.execPath, cli.bin(), 'provision', '--domain', dc().domain, '--user', dc().adminUser, '--dcname', dc().dcHost, '--cafile', dc().caFile, '--machine', name, '--savefile', file];
     const cmd = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     // util-linux `script` runs odj on a pseudo-terminal; the password is typed once the prompt shows.
     const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
@@ -348,7 +341,7 @@ describe('odj provision --batch, interrupted', () => {
     const list = Array.from({ length: 40 }, () => names.next());
     const { args, env } = dcArgs();
     const dir = join(tmp.dir, `int-${list[0]}`);
-    const child = spawn(process.execPath, [bin, 'provision', ...args, '--batch', '-', '--savedir', dir], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli.bin(), 'provision', ...args, '--batch', '-', '--savedir', dir], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     let stdout = '';
     let sent = false;

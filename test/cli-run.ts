@@ -6,7 +6,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { testDc } from './support/dc';
 
 const ROOT = resolve(__dirname, '..');
@@ -33,6 +33,20 @@ export async function buildCli(): Promise<{ bin: string; dir: string; cleanup():
   const bin = join(dir, 'dist', 'provider', 'cli.js');
   chmodSync(bin, 0o755); // what `npm run build` does in postbuild
   return { bin, dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** For a test file: builds the CLI before its tests, removes the build after them, and runs it. */
+export function useBuiltCli(): { odj(args: string[], opts?: RunOptions): Promise<Run>; bin(): string } {
+  let build: { bin: string; cleanup(): void } | undefined;
+  beforeAll(async () => {
+    build = await buildCli();
+  });
+  afterAll(() => build?.cleanup());
+  const bin = (): string => {
+    if (!build) throw new Error('the CLI is built in beforeAll: call odj() from a test');
+    return build.bin;
+  };
+  return { odj: (args, opts) => runOdj(bin(), args, opts), bin };
 }
 
 /** The environment of a user's shell without any ODJ_* setting of ours, plus `extra`. */

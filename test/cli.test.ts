@@ -4,25 +4,18 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackage, parsePackage } from '../provider/odj';
-import { buildCli, cleanEnv, dcArgs, runOdj, scratch, type Run } from './cli-run';
+import { cleanEnv, dcArgs, scratch, useBuiltCli, type Run, type RunOptions } from './cli-run';
 import { testDc } from './support/dc';
 import { accountBySam, domainTruth } from './support/ldap';
 import { machineNames } from './support/ldap-backend';
 import { sambaProvision, type SambaPackage } from './support/peers';
 
-let bin = '';
-let cleanupBuild = (): void => undefined;
 const tmp = scratch('inspect');
 const names = machineNames('CI');
-const odj = (args: string[], opts?: Parameters<typeof runOdj>[2]): Promise<Run> => runOdj(bin, args, opts);
+const cli = useBuiltCli();
+const odj = cli.odj;
 
-beforeAll(async () => {
-  const b = await buildCli();
-  bin = b.bin;
-  cleanupBuild = b.cleanup;
-});
 afterAll(async () => {
-  cleanupBuild();
   tmp.cleanup();
   await names.cleanup();
 });
@@ -61,8 +54,8 @@ describe('help', () => {
     const r = await odj(['--version'], { direct: true });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`odj ${version}\n`);
-    expect(statSync(bin).mode & 0o111).not.toBe(0);
-    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(statSync(cli.bin()).mode & 0o111).not.toBe(0);
+    expect(readFileSync(cli.bin(), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
   });
 });
 
@@ -232,7 +225,7 @@ describe('inspect of certificate and policy parts', () => {
 
 describe('start-up loads only what a command needs', () => {
   /** The project files and packages a run of odj loaded, from a --require hook. */
-  async function loaded(args: string[], opts: Parameters<typeof runOdj>[2] = {}): Promise<{ r: Run; modules: string[] }> {
+  async function loaded(args: string[], opts: RunOptions = {}): Promise<{ r: Run; modules: string[] }> {
     const hook = join(tmp.dir, 'hook.js');
     const log = join(tmp.dir, `loaded-${Math.random().toString(36).slice(2)}.txt`);
     writeFileSync(hook, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(log)}, Object.keys(require.cache).join('\\n')));\n`);
