@@ -13,14 +13,7 @@ const { readFileSync } = require('node:fs');
 const { randomBytes } = require('node:crypto');
 const { Client, Attribute } = require('ldapts');
 
-function readEnv(file) {
-  const env = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (m) env[m[1]] = m[2];
-  }
-  return env;
-}
+const { readEnv } = require('./env');
 
 async function main() {
   const [envFile, countText, prefix, kind = 'odj'] = process.argv.slice(2);

@@ -23,14 +23,7 @@ const BATCH = Number(process.env.ODJ_BENCH_BATCH || 100);
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 const TARGETS = { ratio: 0.5, floorFactor: 1.15, rssMb: 150 };
 
-function readEnv(file) {
-  const env = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (m) env[m[1]] = m[2];
-  }
-  return env;
-}
+const { readEnv } = require('./env');
 
 /** The DC's env file; starts the DC (and says so) when none is named or running. */
 function ensureDc() {
