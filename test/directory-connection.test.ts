@@ -1,29 +1,17 @@
 // The connection: every wait has a timeout, and every path (success or any failure) closes the socket.
 import * as net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DirectoryConnection, resolveUrl, withDirectory } from '../provider/directory/connection';
 import { ProvisioningError } from '../provider/errors';
 import { provision } from '../provider/provisioning';
 import { testDc } from './support/dc';
 import { adminConnection, machineNames } from './support/ldap-backend';
+import { useSilentServer } from './support/silent-server';
 
 const names = machineNames('LC');
-let silent: net.Server;
-let silentPort = 0;
-const held: net.Socket[] = [];
+const silent = useSilentServer();
 
-beforeAll(async () => {
-  // Accepts TCP and never says a word: neither TLS nor LDAP.
-  silent = net.createServer((s) => {
-    held.push(s);
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-  silentPort = (silent.address() as net.AddressInfo).port;
-});
 afterAll(async () => {
-  for (const s of held) s.destroy();
-  silent.close();
   await names.cleanup();
 });
 
@@ -36,10 +24,10 @@ async function settle(): Promise<void> {
 describe('connection', () => {
   it('a silent server: connect (ldaps) and StartTLS give up after the timeout, typed and naming the URL', async () => {
     const t0 = Date.now();
-    let e = await provision({ domain: testDc().domain, machineName: names.next() }, adminConnection({ url: `ldaps://127.0.0.1:${silentPort}`, timeoutMs: 400 })).catch((x: unknown) => x);
+    let e = await provision({ domain: testDc().domain, machineName: names.next() }, adminConnection({ url: `ldaps://127.0.0.1:${silent.port()}`, timeoutMs: 400 })).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ProvisioningError);
     expect((e as ProvisioningError).field).toBe('connection.url');
-    e = await provision({ domain: testDc().domain, machineName: names.next() }, adminConnection({ url: `ldap://127.0.0.1:${silentPort}`, startTls: true, timeoutMs: 400 })).catch((x: unknown) => x);
+    e = await provision({ domain: testDc().domain, machineName: names.next() }, adminConnection({ url: `ldap://127.0.0.1:${silent.port()}`, startTls: true, timeoutMs: 400 })).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ProvisioningError);
     // TCP is accepted but nothing answers StartTLS: no LDAP server there, as far as anyone can tell.
     expect([(e as ProvisioningError).code, (e as ProvisioningError).field]).toEqual(['ERROR_NO_SUCH_DOMAIN', 'connection.url']);
@@ -47,7 +35,7 @@ describe('connection', () => {
   });
 
   it('leaves no socket open after successes and after each kind of failure', async () => {
-    for (const s of held.splice(0)) s.destroy();
+    silent.dropConnections();
     await settle();
     const before = openSockets();
     const dc = testDc();
@@ -57,14 +45,14 @@ describe('connection', () => {
       () => provision({ domain: dc.domain, machineName: names.next() }, adminConnection({ caCerts: undefined })),
       () => provision({ domain: 'other.test', machineName: names.next(), dcName: dc.dcHost }, adminConnection()),
       () => provision({ domain: dc.domain, machineName: names.next(), machineAccountOU: 'OU=gone,DC=odjtest,DC=test' }, adminConnection()),
-      () => provision({ domain: dc.domain, machineName: names.next() }, adminConnection({ url: `ldaps://127.0.0.1:${silentPort}`, timeoutMs: 300 })),
+      () => provision({ domain: dc.domain, machineName: names.next() }, adminConnection({ url: `ldaps://127.0.0.1:${silent.port()}`, timeoutMs: 300 })),
       () => withDirectory(adminConnection(), { host: dc.dcHost, unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: 'connection.url' }, async () => {
         throw new Error('the caller failed');
       }),
     ];
     for (const a of attempts) await a().catch(() => undefined);
     // The silent server's own ends of its connections live in this process too.
-    for (const s of held.splice(0)) s.destroy();
+    silent.dropConnections();
     await settle();
     expect(openSockets()).toBe(before);
   });

@@ -2,9 +2,8 @@
 // to the same URL with the same TLS options is the one the DirectoryConnection uses; one made with
 // other options, or whose certificate check failed, is closed and never used (the usual connect
 // reports the failure); a silent endpoint fails within the connection's timeout.
-import * as net from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ConnectionSettings } from '../provider/backend';
 import { DirectoryConnection } from '../provider/directory/connection';
 import { startEarlyTls } from '../provider/directory/early-tls';
@@ -13,25 +12,12 @@ import { pingDomainController } from '../provider/directory/discovery';
 import { ProvisioningError } from '../provider/errors';
 import { testDc } from './support/dc';
 import { adminConnection } from './support/ldap-backend';
+import { useSilentServer } from './support/silent-server';
 
 const dc = testDc();
 const target = { host: dc.dcHost, unreachableCode: 'ERROR_NO_SUCH_DOMAIN' as const, unreachableField: 'connection.url' };
 
-let silent: net.Server;
-let silentPort = 0;
-const held: net.Socket[] = [];
-beforeAll(async () => {
-  silent = net.createServer((s) => {
-    held.push(s);
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-  silentPort = (silent.address() as net.AddressInfo).port;
-});
-afterAll(() => {
-  for (const s of held) s.destroy();
-  silent.close();
-});
+const silent = useSilentServer();
 
 /** Starts the early connection as the CLI does, for these settings. */
 function early(settings: ConnectionSettings): TLSSocket {
@@ -91,7 +77,7 @@ describe('early TLS connection', () => {
   });
 
   it('a silent endpoint: connect() fails within the timeout, typed and naming the URL', async () => {
-    const settings = adminConnection({ url: `ldaps://127.0.0.1:${silentPort}`, timeoutMs: 400 });
+    const settings = adminConnection({ url: `ldaps://127.0.0.1:${silent.port()}`, timeoutMs: 400 });
     const socket = early(settings);
     const conn = new DirectoryConnection(settings, target);
     const t0 = Date.now();
@@ -100,7 +86,7 @@ describe('early TLS connection', () => {
     expect(Date.now() - t0).toBeLessThan(400 + 500);
     expect(e).toBeInstanceOf(ProvisioningError);
     expect([(e as ProvisioningError).code, (e as ProvisioningError).field]).toEqual(['ERROR_NO_SUCH_DOMAIN', 'connection.url']);
-    expect((e as Error).message).toContain(`ldaps://127.0.0.1:${silentPort}`);
+    expect((e as Error).message).toContain(`ldaps://127.0.0.1:${silent.port()}`);
     expect(socket.destroyed).toBe(true);
   });
 
