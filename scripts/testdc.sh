@@ -5,6 +5,9 @@
 #   scripts/testdc.sh start   install, provision (first time) and start; prints the env file's path
 #   scripts/testdc.sh stop    stop the DC started here and remove its folder
 #   scripts/testdc.sh status  exit 0 when it answers
+#   scripts/testdc.sh join DC|RODC  another DC of the first DC's domain (a replica or a read-only
+#                             DC) on $ODJ_TESTDC_IP, started, its DNS records added on the first DC
+#   scripts/testdc.sh leave   stop such a DC, remove it from the domain and delete its folder
 #
 # Everything lives under $ODJ_TESTDC_DIR (default /tmp/odj-testdc). The env file written there
 # ($ODJ_TESTDC_DIR/env) is what tests and examples read: LDAP URL, CA file, admin credentials, realm.
@@ -196,10 +199,122 @@ stop() {
   log "stopped"
 }
 
+# ---- more DCs of the first DC's domain (a replica, a read-only DC) --------------------------
+# The first DC is named by $ODJ_TESTDC_FIRST_ENV (default: the default DC's env file). The new DC
+# takes $ODJ_TESTDC_IP (not 127.0.0.1), $ODJ_TESTDC_HOST and $ODJ_TESTDC_DIR; realm and domain
+# come from the first DC. Its SRV records get priority $ODJ_TESTDC_SRV_PRIORITY (default 10), so
+# a locator keeps preferring the first DC (priority 0) while it answers.
+FIRST_ENV=${ODJ_TESTDC_FIRST_ENV:-/tmp/odj-testdc/env}
+first() { sed -n "s/^$1=//p" "$FIRST_ENV"; }
+
+# samba-tool as the first DC's administrator: the password goes in a 0600 file (Samba's
+# PASSWD_FILE), never on a command line.
+first_auth() {
+  (umask 077; first ODJ_TEST_ADMIN_PASSWORD > "$DIR/.pw")
+  echo "$DIR/.pw"
+}
+
+first_tool() { KRB5_CONFIG=$(first ODJ_TEST_KRB5_CONFIG) PASSWD_FILE=$AUTH samba-tool "$@" -U Administrator </dev/null; }
+
+# What `samba_dnsupdate` would register but skips for loopback addresses: the host's A record
+# and its LDAP/Kerberos SRV records (an RODC only in its site, as Windows RODCs do).
+register_dns() {
+  local role=$1 fdns fip site prio
+  fdns=$(first ODJ_TEST_DOMAIN); fip=$(first ODJ_TEST_DC_IP); site=Default-First-Site-Name
+  prio=${ODJ_TESTDC_SRV_PRIORITY:-10}
+  # The first DC's own A record is missing too (provisioned on loopback): added once.
+  local fhost; fhost=$(first ODJ_TEST_DC_HOST)
+  first_tool dns query "$fip" "$fdns" "${fhost%%.*}" A >/dev/null 2>&1 \
+    || first_tool dns add "$fip" "$fdns" "${fhost%%.*}" A "$fip" >>"$DIR/dns.log" 2>&1 || true
+  local adds=("$fdns $HOST A $IP"
+    "_msdcs.$fdns _ldap._tcp.$site._sites.dc SRV $FQDN 389 $prio 100"
+    "$fdns _kerberos._tcp.$site._sites SRV $FQDN 88 $prio 100")
+  [ "$role" = DC ] && adds+=("_msdcs.$fdns _ldap._tcp.dc SRV $FQDN 389 $prio 100"
+    "$fdns _kerberos._tcp SRV $FQDN 88 $prio 100")
+  local a zone name type data
+  for a in "${adds[@]}"; do
+    read -r zone name type data <<<"$a"
+    first_tool dns add "$fip" "$zone" "$name" "$type" "$data" >>"$DIR/dns.log" 2>&1 \
+      || { tail -5 "$DIR/dns.log" >&2; log "adding $name $type on the first DC failed"; exit 1; }
+  done
+}
+
+# The DC's objects and DNS records in the domain (also those an earlier run left behind).
+remove_from_domain() {
+  first_tool domain demote --remove-other-dead-server="$(echo "$HOST" | tr '[:lower:]' '[:upper:]')" \
+    -H "ldap://$(first ODJ_TEST_DC_HOST)" >>"$DIR/demote.log" 2>&1 || true
+}
+
+join_dc() {
+  local role=${1:-}
+  [ "$role" = DC ] || [ "$role" = RODC ] || { echo "usage: $0 join DC|RODC" >&2; exit 2; }
+  [ "$IP" != 127.0.0.1 ] || { log "join needs its own ODJ_TESTDC_IP (127.0.0.1 is the first DC's)"; exit 2; }
+  [ -f "$FIRST_ENV" ] || { log "no first DC: $FIRST_ENV does not exist"; exit 1; }
+  REALM=$(first ODJ_TEST_REALM); DNSDOMAIN=$(first ODJ_TEST_DOMAIN); FQDN="$HOST.$DNSDOMAIN"
+  ensure_packages; ensure_hosts; ensure_ip
+  if pid_alive; then
+    if wait_up; then log "already running ($DIR)"; echo "$DIR/env"; return; fi
+    log "samba (pid $(cat "$DIR/samba.pid")) runs but does not answer; see $DIR/samba.log"; exit 1
+  fi
+  ports_free || exit 1
+  if [ ! -f "$DIR/env" ]; then
+    rm -rf "$DIR"; mkdir -p "$DIR/run"; chmod 700 "$DIR"
+    AUTH=$(first_auth)
+    remove_from_domain
+    log "joining $FQDN to $DNSDOMAIN as $role"
+    first_tool domain join "$DNSDOMAIN" "$role" --server="$(first ODJ_TEST_DC_HOST)" \
+      --targetdir="$DIR" --dns-backend=SAMBA_INTERNAL --option="netbios name=$HOST" \
+      --option="interfaces=$IP/8" --option="bind interfaces only=yes" --option="disable netbios=yes" \
+      --option="pid directory=$DIR/run" --option="ncalrpc dir=$DIR/run/ncalrpc" \
+      --option="winbindd socket directory=$DIR/run/winbindd" --option="ntp signd socket directory=$DIR/run/ntp_signd" \
+      --option="log file=$DIR/log.%m" >"$DIR/provision.log" 2>&1 || { tail -20 "$DIR/provision.log" >&2; exit 1; }
+    sed -i '/^[[:space:]]*dns forwarder[[:space:]]*=/d' "$DIR/etc/smb.conf"
+    register_dns "$role"
+    printf '[libdefaults]\n\tdefault_realm = %s\n\tdns_lookup_realm = false\n\tdns_lookup_kdc = false\n\trdns = false\n[realms]\n\t%s = {\n\t\tkdc = %s\n\t}\n' \
+      "$REALM" "$REALM" "$IP" > "$DIR/krb5.conf"
+  fi
+  log "starting samba ($role $FQDN)"
+  setsid samba -s "$DIR/etc/smb.conf" -i -M single >"$DIR/samba.log" 2>&1 < /dev/null &
+  echo $! > "$DIR/samba.pid"
+  local up=
+  for _ in $(seq 1 120); do
+    if is_up; then up=1; break; fi
+    kill -0 "$(cat "$DIR/samba.pid")" 2>/dev/null || { tail -20 "$DIR/samba.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  [ -n "$up" ] || { log "samba did not answer within 60 s"; tail -20 "$DIR/samba.log" >&2; exit 1; }
+  # Its LDAPS certificate exists once it ran: a bundle trusting every DC's self-signed CA.
+  cat "$(first ODJ_TEST_CA_FILE)" "$DIR/private/tls/ca.pem" > "$DIR/ca-bundle.pem"
+  # The first DC's settings (realm, administrator) with this DC's own address, name and files.
+  { grep -vE '^ODJ_TEST_(DC_HOST|DC_IP|LDAP_URL|CA_FILE|SMB_CONF|KRB5_CONFIG|DC_DIR|DC_ROLE|CA_BUNDLE|FIRST_DC_ENV)=' "$FIRST_ENV"
+    printf '%s\n' "ODJ_TEST_DC_HOST=$FQDN" "ODJ_TEST_DC_IP=$IP" "ODJ_TEST_LDAP_URL=ldaps://$FQDN:636" \
+      "ODJ_TEST_CA_FILE=$DIR/private/tls/ca.pem" "ODJ_TEST_CA_BUNDLE=$DIR/ca-bundle.pem" \
+      "ODJ_TEST_SMB_CONF=$DIR/etc/smb.conf" "ODJ_TEST_KRB5_CONFIG=$DIR/krb5.conf" "ODJ_TEST_DC_DIR=$DIR" \
+      "ODJ_TEST_DC_ROLE=$role" "ODJ_TEST_FIRST_DC_ENV=$FIRST_ENV"; } > "$DIR/env.new"
+  chmod 600 "$DIR/env.new"; mv "$DIR/env.new" "$DIR/env"
+  log "up: $role ldaps://$FQDN:636 (env: $DIR/env)"
+  echo "$DIR/env"
+}
+
+leave_dc() {
+  [ "$IP" != 127.0.0.1 ] || { log "leave is for a joined DC (ODJ_TESTDC_IP), never the first one"; exit 2; }
+  [ -f "$DIR/provision.log" ] || [ -f "$DIR/samba.pid" ] || { log "nothing joined under $DIR"; return 0; }
+  stop
+  if [ -f "$FIRST_ENV" ]; then
+    mkdir -p "$DIR"
+    AUTH=$(first_auth)
+    remove_from_domain
+    rm -rf "$DIR"
+  fi
+  log "left the domain"
+}
+
 case "${1:-}" in
   install) ensure_packages; ensure_hosts ;;
+  join) join_dc "${2:-}" ;;
+  leave) leave_dc ;;
   start) start ;;
   stop) stop ;;
   status) pid_alive && wait_up ;;
-  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|status|join DC|RODC|leave" >&2; exit 2 ;;
 esac
