@@ -16,6 +16,9 @@ export interface ConnectionSettings {
   insecureSkipTlsVerify?: boolean;
   /** Per network operation (connect, bind, each search and write), milliseconds. Default 15000. */
   timeoutMs?: number;
+  /** DNS servers (IP addresses, optional :port) for the DC locator's SRV and A lookups instead of
+   *  the system resolver, e.g. the domain's own DNS when the runner cannot resolve the domain. */
+  dnsServers?: string[];
 }
 
 /** Named flags for every documented NETSETUP_PROVISION_* bit. */
@@ -98,10 +101,21 @@ export interface ProvisionResult {
   reused: boolean;
 }
 
+/** Where an existing account lives: its domain and the DC that holds it (made it or last wrote
+ *  it). That DC is asked first; a "no such object" from any other DC is not proof that the
+ *  account is gone (see the README's replication rule). */
+export interface AccountLocation {
+  domain: string;
+  /** the DC's DNS host name */
+  homeDc?: string;
+  /** told which DC answered (the home DC, or another writable one when it could not be reached) */
+  onDc?: (dcName: string) => void;
+}
+
 export interface JoinBackend {
   provision(params: ProvisioningParams, connection: ConnectionSettings): Promise<ProvisionResult>;
   /** null when no object with that GUID exists */
-  readAccount(objectGuid: string, connection: ConnectionSettings): Promise<AccountFacts | null>;
+  readAccount(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation): Promise<AccountFacts | null>;
   /** Deleting an account that is already gone is not an error. */
-  deleteAccount(objectGuid: string, connection: ConnectionSettings): Promise<void>;
+  deleteAccount(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation): Promise<void>;
 }

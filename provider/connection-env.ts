@@ -9,6 +9,10 @@ export const connectionEnvKeys = {
   caFile: 'ODJ_CA_FILE',
   insecureSkipTlsVerify: 'ODJ_INSECURE_SKIP_TLS_VERIFY',
   timeoutMs: 'ODJ_TIMEOUT_MS',
+  dnsServers: 'ODJ_DNS_SERVERS',
 } as const;
+
+/** ODJ_DNS_SERVERS and odj:dnsServers as text: addresses separated by commas (or whitespace). */
+export const splitServerList = (v: string): string[] => v.split(/[\s,]+/).filter((x) => x !== '');
 
 export const isTrueFlag = (v: string): boolean => /^(1|true|yes)$/i.test(v);

@@ -6,6 +6,7 @@ export {
   optionBits, optionsFromBits, ProvisionOptionBits, type BatchOutcome, type ValidatedParams,
 } from './provisioning';
 export { NetapiBackend, type NetapiBackendOptions } from './netapi';
+export { locateDc, orderSrv, srvName, type LocateOptions, type LocatedDc, type DcAttempt, type DcCandidate } from './directory/locator';
 export { backendFor, resolveBackendChoice, backendChoices, type BackendChoice } from './backend-choice';
 export { renderUnattendXml, renderUnattendXmlText, type UnattendArchitecture, type UnattendOptions } from './unattend';
 export type { PackageInputs, PackageOutputs } from './resource-state';

@@ -31,4 +31,12 @@ export const Limits = {
   batchSize: 10_000,
   /** concurrent LDAP connections this process opens to one DC (further callers wait their turn) */
   connectionsPerDc: 8,
+  /** connection.dnsServers: addresses to ask instead of the system resolver */
+  dnsServers: 8,
+  /** the DC locator (directory/locator.ts): candidates tried per search, pings in flight at once,
+   *  the longest a candidate may take to connect, finish TLS and answer the ping, and the whole search */
+  locatorCandidates: 16,
+  locatorParallel: 3,
+  locatorPingMs: 5_000,
+  locatorSearchMs: 30_000,
 } as const;

@@ -1,6 +1,6 @@
 // Our NetCreateProvisioningPackage: the parameters validated once, the option bits named both ways,
 // and the backend that does the work (the LDAP backend; the native one comes with its own issue).
-import type { AccountFacts, ConnectionSettings, JoinBackend, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
+import type { AccountFacts, AccountLocation, ConnectionSettings, JoinBackend, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
 import { withDirectory } from './directory/connection';
 import { guidToBytes, readRootDse } from './directory/discovery';
 import { deleteAccountByGuid, findAccountByGuid, findAccountBySamName, moveIntoContainer } from './directory/accounts';
@@ -8,6 +8,7 @@ import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './dire
 import { Limits } from './limits';
 import { provisionAccounts, type AccountRequest, type DomainRequest } from './directory/provision';
 import { ProvisioningError } from './errors';
+import { notProofOfAbsence, withAccountDc } from './account-dc';
 import { validateContentParams } from './content-params';
 import { optionBits, ProvisionOptionBits } from './options';
 import type { JoinProvider2 } from './odj';
@@ -146,7 +147,7 @@ export function validateParams(params: ProvisioningParams): ValidatedParams {
     };
   }
   return {
-    domain: { domain, dcName },
+    domain: { domain, dcName, ...(typeof siteName === 'string' ? { site: siteName } : {}) },
     options,
     account: {
       machineName,
@@ -216,22 +217,25 @@ export async function findAccountByName(samAccountName: string, connection: Conn
   });
 }
 
-/** The account with that objectGUID, or null. */
-export async function readAccount(objectGuid: string, connection: ConnectionSettings): Promise<AccountFacts | null> {
+/** The account with that objectGUID, or null. With `where`, its home DC is asked first, and a
+ *  "no such object" from another DC is an error, not null (account-dc.ts). */
+export async function readAccount(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation): Promise<AccountFacts | null> {
   guidToBytes(objectGuid); // refuse a malformed GUID before connecting
-  return withDirectory(connection, targetOf(connection), async (conn) => {
-    const root = await readRootDse(conn);
-    const found = await findAccountByGuid(conn, root.defaultNamingContext, objectGuid);
+  return withAccountDc(connection, where, async (at) => {
+    const found = await findAccountByGuid(at.conn, at.base, objectGuid);
+    if (!found && !at.authoritative) throw notProofOfAbsence(objectGuid, at, where?.homeDc, 'changed in the state');
+    if (found) where?.onDc?.(at.dc);
     return found ? factsOf(found) : null;
   });
 }
 
-/** Delete the account with that objectGUID; already gone is done. */
-export async function deleteAccount(objectGuid: string, connection: ConnectionSettings): Promise<void> {
+/** Delete the account with that objectGUID; already gone (on its home DC) is done. */
+export async function deleteAccount(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation): Promise<void> {
   guidToBytes(objectGuid); // refuse a malformed GUID before connecting
-  await withDirectory(connection, targetOf(connection), async (conn) => {
-    const root = await readRootDse(conn);
-    await deleteAccountByGuid(conn, root.defaultNamingContext, objectGuid);
+  await withAccountDc(connection, where, async (at) => {
+    const deleted = await deleteAccountByGuid(at.conn, at.base, objectGuid);
+    if (!deleted && !at.authoritative) throw notProofOfAbsence(objectGuid, at, where?.homeDc, 'deleted');
+    if (deleted) where?.onDc?.(at.dc);
   });
 }
 
@@ -240,11 +244,11 @@ export class LdapBackend implements JoinBackend {
   provision(params: ProvisioningParams, connection: ConnectionSettings): Promise<ProvisionResult> {
     return provision(params, connection);
   }
-  readAccount(objectGuid: string, connection: ConnectionSettings): Promise<AccountFacts | null> {
-    return readAccount(objectGuid, connection);
+  readAccount(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation): Promise<AccountFacts | null> {
+    return readAccount(objectGuid, connection, where);
   }
-  deleteAccount(objectGuid: string, connection: ConnectionSettings): Promise<void> {
-    return deleteAccount(objectGuid, connection);
+  deleteAccount(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation): Promise<void> {
+    return deleteAccount(objectGuid, connection, where);
   }
 }
 

@@ -3,7 +3,7 @@
 // here is ever serialized: it may import freely, and it holds the connection settings the engine
 // configured (stack config), which must never reach the `__provider` string.
 import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from '@pulumi/pulumi/dynamic';
-import type { ConnectionSettings, JoinBackend, ProvisioningParams, ProvisionResult } from './backend';
+import type { AccountLocation, ConnectionSettings, JoinBackend, ProvisioningParams, ProvisionResult } from './backend';
 import { ProvisioningError } from './errors';
 import { LdapBackend, validateParams } from './provisioning';
 import {
@@ -27,21 +27,23 @@ export function configure(get: (key: string) => unknown): void {
   configured = connectionFromConfig(get);
 }
 
-/** Operations that have the program's inputs: explicit inputs, then stack config, then environment. */
+/** Operations that have the program's inputs: explicit inputs, then stack config, then environment.
+ *  Without a url, provisioning goes to dcName or the DC the locator finds. */
 function connectionForInputs(inputs: Partial<PackageInputs>): ConnectionSettings {
-  const c = mergeConnection(connectionOf(inputs), configured, connectionFromEnv(process.env));
-  if (!c.url) c.url = `ldaps://${(inputs.dcName ?? inputs.domain ?? '').replace(/^\\\\/, '')}`;
-  return c;
+  return mergeConnection(connectionOf(inputs), configured, connectionFromEnv(process.env));
 }
 
 /** Operations that only have state (refresh, destroy): stack config and environment win over what
  *  was stored, so they still work after the bind password was rotated. */
 function connectionForState(state: Partial<PackageOutputs>): ConnectionSettings {
-  const c = mergeConnection(configured, connectionFromEnv(process.env), connectionOf(state));
-  // No URL anywhere: the DC the package was made against, as provisioning itself would default.
-  const dc = (state.domainFacts?.dcName ?? state.dcName ?? state.domain)?.replace(/^\\\\/, '');
-  if (!c.url && dc) c.url = `ldaps://${dc}`;
-  return c;
+  return mergeConnection(configured, connectionFromEnv(process.env), connectionOf(state));
+}
+
+/** The DC that holds the account, asked first about it (account-dc.ts): the one recorded, else
+ *  (state from before accountDc) the DC the package was made against, else the named DC. */
+function accountLocation(state: Partial<PackageOutputs>, onDc?: (dc: string) => void): AccountLocation {
+  const home = (state.accountDc || state.domainFacts?.dcName || state.dcName || '').replace(/^\\\\/, '');
+  return { domain: String(state.domain ?? ''), ...(home ? { homeDc: home } : {}), ...(onDc ? { onDc } : {}) };
 }
 
 /** The LDAP backend: it works from any OS and needs only a route to a writable DC. */
@@ -52,7 +54,7 @@ function backend(): JoinBackend {
 // ---- check ----
 
 const stringFields = ['domain', 'machineName', 'machineAccountOU', 'dcName', 'netbiosName', 'siteName', 'primaryDnsDomain', 'sysvolRoot', 'url', 'bindUser', 'bindPassword'] as const;
-const listFields = ['certTemplateNames', 'machinePolicyNames', 'machinePolicyPaths', 'caCerts'] as const;
+const listFields = ['certTemplateNames', 'machinePolicyNames', 'machinePolicyPaths', 'caCerts', 'dnsServers'] as const;
 const boolFields = ['startTls', 'insecureSkipTlsVerify'] as const;
 const optionNames = ['downlevelPrivSupport', 'reuseAccount', 'useDefaultPassword', 'skipAccountSearch', 'rootCaCerts', 'persistentSite'];
 
@@ -183,6 +185,7 @@ function outputsOf(inputs: PackageInputs, r: ProvisionResult): PackageOutputs {
     packageText: r.packageText,
     domainFacts: r.domain,
     reused: r.reused,
+    accountDc: r.domain.dcName,
   };
 }
 
@@ -204,7 +207,8 @@ export async function update(id: string, olds: PackageOutputs, news: PackageInpu
   const connection = connectionForInputs(news);
   const b = backend();
   const guid = olds.objectGuid ?? id;
-  const current = await b.readAccount(guid, connection);
+  let answered: string | undefined;
+  const current = await b.readAccount(guid, connection, accountLocation(olds, (dc) => (answered = dc)));
   if (!current) {
     throw new ProvisioningError('NERR_UserNotFound', `the computer account ${guid} no longer exists; run \`pulumi refresh\` to forget it, then \`pulumi up\` to create it again`, { field: 'machineName' });
   }
@@ -215,6 +219,9 @@ export async function update(id: string, olds: PackageOutputs, news: PackageInpu
   // Same account: reuse it (a new password, so a new package); the backend moves it to the new OU.
   const params = toParams(news);
   params.options = { ...params.options, reuseAccount: true };
+  // Re-issued on the DC that just found the account (its home DC when it answers), not wherever
+  // the locator would go: another DC may not have the account yet.
+  if (!connection.url && !params.dcName && answered) params.dcName = answered;
   const result = await b.provision(params, connection);
   if (result.account.objectGuid !== current.objectGuid) {
     throw new ProvisioningError('NERR_UserExists', `the update reached another computer account (${result.account.objectGuid}) than the one this resource manages (${current.objectGuid})`, { field: 'machineName' });
@@ -243,7 +250,8 @@ function parentDn(dn: string): string {
 
 export async function read(id: string, props: Partial<PackageOutputs>): Promise<ReadResult> {
   const guid = props.objectGuid ?? id;
-  const facts = await backend().readAccount(guid, connectionForState(props));
+  let answered: string | undefined;
+  const facts = await backend().readAccount(guid, connectionForState(props), accountLocation(props, (dc) => (answered = dc)));
   if (!facts) return { id: '', props: {} };
   const importing = props.objectGuid === undefined;
   const outs: Partial<PackageOutputs> = { ...props, ...facts };
@@ -260,10 +268,11 @@ export async function read(id: string, props: Partial<PackageOutputs>): Promise<
     outs.packageText = '';
     outs.domainFacts = null;
     outs.reused = true;
+    if (answered) outs.accountDc = answered;
   }
   return { id: facts.objectGuid, props: outs };
 }
 
 export async function del(id: string, props: Partial<PackageOutputs>): Promise<void> {
-  await backend().deleteAccount(props.objectGuid ?? id, connectionForState(props));
+  await backend().deleteAccount(props.objectGuid ?? id, connectionForState(props), accountLocation(props));
 }

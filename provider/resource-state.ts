@@ -4,7 +4,7 @@
 // file named by config or environment.
 import { readFileSync } from 'node:fs';
 import type { AccountFacts, ConnectionSettings, DomainFacts, ProvisioningParams } from './backend';
-import { connectionEnvKeys, isTrueFlag } from './connection-env';
+import { connectionEnvKeys, isTrueFlag, splitServerList } from './connection-env';
 
 /** The resolved inputs, as the engine hands them to the provider: the provisioning parameters and
  *  the connection settings flattened into one object (declared once, in backend.ts), plus the
@@ -24,6 +24,9 @@ export interface PackageOutputs extends PackageInputs, AccountFacts {
   domainFacts: DomainFacts | null;
   /** true when the package was made for an account that already existed */
   reused: boolean;
+  /** the DC that holds the account (made it or last re-issued it): asked first by refresh,
+   *  update and destroy; absent in state written before it existed (domainFacts.dcName then) */
+  accountDc?: string;
 }
 
 /** A changed value here means another computer account: replace. */
@@ -45,7 +48,7 @@ export const updateFields = [
   'rotationTriggers',
 ] as const;
 /** How to reach the directory; a change here touches neither the account nor the package. */
-export const connectionFields = ['url', 'startTls', 'bindUser', 'bindPassword', 'caCerts', 'insecureSkipTlsVerify', 'timeoutMs'] as const;
+export const connectionFields = ['url', 'startTls', 'bindUser', 'bindPassword', 'caCerts', 'insecureSkipTlsVerify', 'timeoutMs', 'dnsServers'] as const;
 
 export const provisioningFields = [...replaceFields, ...updateFields.filter((f) => f !== 'rotationTriggers')] as const;
 
@@ -130,6 +133,7 @@ export const configKeys = {
   caFile: 'odj:caFile',
   insecureSkipTlsVerify: 'odj:insecureSkipTlsVerify',
   timeoutMs: 'odj:timeoutMs',
+  dnsServers: 'odj:dnsServers',
 } as const;
 
 /** Environment variables, for CI: the same settings as the config keys. */
@@ -155,6 +159,15 @@ function asCertList(v: unknown): string[] | undefined {
   return [s];
 }
 
+/** A list of DNS server addresses: a YAML list, JSON text of one, or comma-separated text. */
+function asServerList(v: unknown): string[] | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (Array.isArray(v)) return v.map(String);
+  const s = String(v);
+  if (s.trimStart().startsWith('[')) return (JSON.parse(s) as unknown[]).map(String);
+  return splitServerList(s);
+}
+
 function caFile(path: string | undefined): string[] | undefined {
   return path ? [readFileSync(path, 'utf8')] : undefined;
 }
@@ -177,6 +190,7 @@ export function connectionFromConfig(get: (key: string) => unknown): Partial<Con
     caCerts: asCertList(get(configKeys.caCerts)) ?? caFile(s(configKeys.caFile)),
     insecureSkipTlsVerify: asBool(get(configKeys.insecureSkipTlsVerify)),
     timeoutMs: asNumber(get(configKeys.timeoutMs)),
+    dnsServers: asServerList(get(configKeys.dnsServers)),
   });
 }
 
@@ -191,6 +205,7 @@ export function connectionFromEnv(env: NodeJS.ProcessEnv): Partial<ConnectionSet
     caCerts: caFile(s(envKeys.caFile)),
     insecureSkipTlsVerify: asBool(env[envKeys.insecureSkipTlsVerify]),
     timeoutMs: asNumber(env[envKeys.timeoutMs]),
+    dnsServers: asServerList(s(envKeys.dnsServers)),
   });
 }
 

@@ -15,6 +15,7 @@ export const connectionOptions: Options = {
   cafile: { type: 'string' },
   'insecure-skip-tls-verify': { type: 'boolean' },
   timeout: { type: 'string' },
+  'dns-server': { type: 'string', multiple: true },
 };
 
 /** Flags people reach for that would put a secret on the command line (visible in ps, history). */

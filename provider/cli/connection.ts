@@ -3,8 +3,9 @@
 // a no-echo prompt on a terminal; never from an argument.
 import { readFileSync } from 'node:fs';
 import type { ConnectionSettings } from '../backend';
-import { connectionEnvKeys, isTrueFlag } from '../connection-env';
-import { bool, nonEmpty, str, type Parsed } from './args';
+import { connectionEnvKeys, isTrueFlag, splitServerList } from '../connection-env';
+import { isDnsServerAddress } from '../directory/dns';
+import { bool, list, nonEmpty, str, type Parsed } from './args';
 import { readStdin } from './io';
 import { UsageError } from './usage';
 
@@ -86,6 +87,10 @@ export function connectionFromArgs(p: Parsed, command: string, e: NodeJS.Process
     if (!Number.isFinite(ms) || ms <= 0) throw new UsageError(`${env.timeoutMs} must be a positive number of milliseconds`, command);
     timeoutMs = ms;
   }
+  const dnsFlags = list(p, 'dns-server');
+  const dnsServers = dnsFlags.length > 0 ? dnsFlags : e[env.dnsServers] ? splitServerList(e[env.dnsServers] as string) : [];
+  const badServer = dnsServers.find((a) => !isDnsServerAddress(a));
+  if (badServer !== undefined) throw new UsageError(`${dnsFlags.length ? '--dns-server' : env.dnsServers} takes IP addresses (optionally :port), not ${badServer.slice(0, 64)}`, command);
   if (!bindUser) throw new UsageError(`a bind user is required: --user USER or ${env.bindUser}`, command);
   // Said every time: with verification off, anyone on the path can take the bind password.
   if (insecure && warn) process.stderr.write("odj: warning: the DC's TLS certificate is not verified (--insecure-skip-tls-verify)\n");
@@ -96,6 +101,7 @@ export function connectionFromArgs(p: Parsed, command: string, e: NodeJS.Process
     ...(caFile ? { caCerts: readCa(caFile, command) } : {}),
     ...(insecure ? { insecureSkipTlsVerify: true } : {}),
     ...(timeoutMs ? { timeoutMs } : {}),
+    ...(dnsServers.length ? { dnsServers } : {}),
   };
 }
 

@@ -4,7 +4,7 @@ import type { ProvisioningParams } from '../backend';
 import { ProvisioningError } from '../errors';
 import { validateParams } from '../provisioning';
 import { deleteByDn, findAccountByGuid, findAccountBySamName, type FoundAccount } from '../directory/accounts';
-import { withDirectory } from '../directory/connection';
+import { reachDomainDc } from '../directory/provision';
 import { readRootDse } from '../directory/discovery';
 import { bool, connectionOptions, list, nonEmpty, parse } from './args';
 import { bindPassword, connectionFromArgs } from './connection';
@@ -49,9 +49,11 @@ export async function run(args: string[]): Promise<number> {
   connection.bindPassword = await bindPassword(p, connection.bindUser as string, C);
   const quiet = bool(p, 'quiet');
   const ignoreMissing = bool(p, 'ignore-missing');
-  const target = { host: dcName ?? domain, unreachableCode: dcName ? ('ERROR_INVALID_DOMAIN_ROLE' as const) : ('ERROR_NO_SUCH_DOMAIN' as const), unreachableField: dcName ? 'dcName' : 'domain' };
   let failed = 0;
-  await withDirectory(connection, target, async (conn) => {
+  // The same DC choice as provisioning: --url, else --dcname, else the DC locator's.
+  const { conn } = await reachDomainDc({ domain: domain.trim().replace(/\.$/, ''), ...(dcName ? { dcName: dcName.replace(/^\\\\/, '') } : {}) }, connection);
+  try {
+    await conn.bind();
     const base = (await readRootDse(conn)).defaultNamingContext;
     const wanted: { label: string; find: () => Promise<FoundAccount | null>; field: string }[] = [
       ...v.map((x) => ({ label: `${x.account.machineName.toUpperCase()}$`, find: () => findAccountBySamName(conn, base, `${x.account.machineName.toUpperCase()}$`), field: 'machineName' })),
@@ -77,6 +79,8 @@ export async function run(args: string[]): Promise<number> {
         process.stderr.write(`odj: ${describeError(e)}\n`);
       }
     }
-  });
+  } finally {
+    await conn.close();
+  }
   return failed ? 1 : 0;
 }

@@ -23,6 +23,9 @@ export async function startEarlyConnection(args: string[]): Promise<void> {
     const host = nonEmpty(p, 'dcname', C)?.replace(/^\\\\/, '') || nonEmpty(p, 'domain', C)?.trim().replace(/\.$/, '');
     if (!host) return;
     const settings = connectionFromArgs(p, C, process.env, false);
+    // Without a URL or a DC name the DC locator chooses (and through its own DNS servers, when
+    // given, resolves) the DC: nothing to connect to yet.
+    if (!settings.url && (!nonEmpty(p, 'dcname', C) || settings.dnsServers)) return;
     const target = resolveUrl(settings, host);
     if (target.startTls) return;
     socket = startEarlyTls(target.url, target.host, tlsOptionsFor(settings, target.host));

@@ -199,6 +199,8 @@ export async function run(args: string[]): Promise<number> {
     if (!quiet && !json) (printblob ? process.stderr : process.stdout).write(s);
   };
   const { conn, discovery } = await openDomain(jobs[0].v.domain, connection);
+  // Which DC holds the accounts (a single package's summary names it too).
+  if (isBatch && !quiet) process.stderr.write(`odj: using DC ${discovery.domainFacts.dcName} (${discovery.domainFacts.dcAddress})\n`);
   const facts: Record<string, unknown>[] = [];
   let failed = 0;
   // Ctrl-C in a batch stops after the machine in hand, so every account made has its package

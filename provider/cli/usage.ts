@@ -15,7 +15,10 @@ export class UsageError extends Error {
 
 const CONNECTION = `Connection (flags win over the environment variables in brackets):
   --url URL                  ldaps://host[:636] or ldap://host[:389] with --starttls
-                             [ODJ_LDAP_URL] (default ldaps://<dcname or domain>)
+                             [ODJ_LDAP_URL] (default: --dcname, else a writable DC the
+                             DC locator finds through the domain's DNS SRV records)
+  --dns-server ADDR          ask this DNS server (IP[:port]; repeatable) for the domain's
+                             DCs instead of the system resolver [ODJ_DNS_SERVERS, commas]
   --starttls                 upgrade an ldap:// URL with StartTLS [ODJ_START_TLS]
   --user USER                bind as user@realm, DOMAIN\\user or a DN [ODJ_BIND_USER]
   --password-file FILE       read the bind password from FILE (first line; - = stdin)

@@ -13,6 +13,7 @@ import { acquireConnectionSlot } from './slots';
 import { resolveUrl, tlsOptionsFor } from './endpoint';
 import { takeEarlyTls } from './early-tls';
 import { Limits } from '../limits';
+import { isDnsServerAddress } from './dns';
 
 export { resolveUrl } from './endpoint';
 
@@ -29,6 +30,9 @@ export interface DirectoryTarget {
   unreachableCode: WindowsCodeName;
   /** the input field that named the host */
   unreachableField: string;
+  /** the address to connect to when the locator resolved the host itself (its DNS servers may
+   *  not be the system's); TLS is still verified against `host` */
+  address?: string;
 }
 
 const tlsCodes: Record<string, WindowsCodeName> = {
@@ -71,6 +75,11 @@ export function checkSettings(s: ConnectionSettings): void {
   text('bindPassword', Limits.bindPasswordChars);
   if (s.timeoutMs !== undefined && !(typeof s.timeoutMs === 'number' && Number.isFinite(s.timeoutMs) && s.timeoutMs >= 1 && s.timeoutMs <= 600_000)) {
     throw badSetting('timeoutMs', 'must be a number of milliseconds from 1 to 600000');
+  }
+  if (s.dnsServers !== undefined && s.dnsServers !== null) {
+    if (!Array.isArray(s.dnsServers) || s.dnsServers.length > Limits.dnsServers || s.dnsServers.some((a) => !isDnsServerAddress(a))) {
+      throw badSetting('dnsServers', `must be a list of at most ${Limits.dnsServers} IP addresses (each optionally with :port, IPv6 as [addr]:port)`);
+    }
   }
   if (s.caCerts !== undefined && s.caCerts !== null) {
     if (!Array.isArray(s.caCerts) || s.caCerts.some((c) => typeof c !== 'string')) throw badSetting('caCerts', 'must be a list of PEM texts');
@@ -118,12 +127,14 @@ export class DirectoryConnection {
       tlsOptions: startTls ? undefined : tlsOptions,
       // One socket per connection: if it drops, ldapts would silently reconnect without TLS
       // (after StartTLS) and without the bind, so a second socket is refused.
-      createConnection: ((port: number, host: string) => this.adopt(net.connect(port, host), false)) as typeof net.connect,
+      createConnection: ((port: number, host: string) => this.adopt(net.connect(port, target.address ?? host), false)) as typeof net.connect,
       createSecureConnection: ((...args: unknown[]) => {
         // The CLI's early connection (early-tls.ts), already verified, when connect() found one.
         const early = this.early;
         this.early = undefined;
         if (early && !early.destroyed) return this.adopt(early.ref(), true);
+        // ldaps:// is (port, host, options); StartTLS passes the plain socket in options.
+        if (target.address && typeof args[0] === 'number') args[1] = target.address;
         return this.adopt((tls.connect as (...a: unknown[]) => tls.TLSSocket)(...args), true);
       }) as typeof tls.connect,
     });
@@ -224,7 +235,7 @@ export class DirectoryConnection {
    *  lazily), whose TLS failures `run` maps; either way nothing secret is sent before `bind`. */
   async connect(): Promise<void> {
     const { startTls } = resolveUrl(this.settings, this.target.host);
-    if (!startTls && !this.client.isConnected) {
+    if (!startTls && !this.client.isConnected && !this.target.address) {
       // Only a connection to this very URL with these very TLS options, whose handshake (and so
       // its certificate check) succeeded; one that failed is dropped and the usual connect below
       // reports the failure. A silent DC fails here within the same bound as a fresh connect.

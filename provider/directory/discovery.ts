@@ -174,16 +174,18 @@ export function parseNetlogonResponseEx(data: Uint8Array): NetlogonSamLogonRespo
   return out;
 }
 
-/** The LDAP ping over the connection: null when the DC does not answer for that domain. */
-export async function ldapPing(conn: DirectoryConnection, domain: string): Promise<NetlogonSamLogonResponseEx | null> {
+/** The LDAP ping's search: a base search of the root DSE for `Netlogon` with the domain and
+ *  NtVer in the filter ([MS-ADTS] 6.3.3). */
+export function pingSearch(domain: string): { filter: string; attributes: string[]; explicitBufferAttributes: string[] } {
   const ntVer = escapeFilterValue(Buffer.from([NT_VERSION, 0, 0, 0]));
   // A NetBIOS name cannot go in DnsDomain; ask without it and compare the answer instead. The ping
   // filter must be an AND (Samba ignores a bare NtVer).
   const filter = domain.includes('.') ? `(&(DnsDomain=${escapeFilterValue(domain)})(NtVer=${ntVer}))` : `(&(NtVer=${ntVer}))`;
-  const result = await conn.run({ action: 'LDAP ping' }, () =>
-    conn.client.search('', { scope: 'base', filter, attributes: ['Netlogon'], explicitBufferAttributes: ['Netlogon', 'netlogon'] }),
-  );
-  const entry = result.searchEntries[0];
+  return { filter, attributes: ['Netlogon'], explicitBufferAttributes: ['Netlogon', 'netlogon'] };
+}
+
+/** The ping's answer from the root DSE entry: null when there is none for that domain. */
+export function pingAnswer(entry: Record<string, unknown> | undefined, domain: string): NetlogonSamLogonResponseEx | null {
   const value = entry ? (entry.Netlogon ?? entry.netlogon) : undefined;
   if (!value || (Array.isArray(value) && value.length === 0)) return null;
   const bytes = Array.isArray(value) ? value[0] : value;
@@ -197,6 +199,13 @@ export async function ldapPing(conn: DirectoryConnection, domain: string): Promi
   const wanted = domain.replace(/\.$/, '').toLowerCase();
   if (parsed.dnsDomainName.toLowerCase() !== wanted && parsed.netbiosDomainName.toLowerCase() !== wanted) return null;
   return parsed;
+}
+
+/** The LDAP ping over the connection: null when the DC does not answer for that domain. */
+export async function ldapPing(conn: DirectoryConnection, domain: string): Promise<NetlogonSamLogonResponseEx | null> {
+  const { filter, ...rest } = pingSearch(domain);
+  const result = await conn.run({ action: 'LDAP ping' }, () => conn.client.search('', { scope: 'base', filter, ...rest }));
+  return pingAnswer(result.searchEntries[0], domain);
 }
 
 export interface RootDse {

@@ -5,8 +5,10 @@ import type { ConnectionSettings, ProvisionResult } from '../backend';
 import { ProvisioningError } from '../errors';
 import { buildPackage, packageToText, type JoinProvider2, type PackageFacts } from '../odj';
 import { createAccount, deleteByDn, findAccountBySamName, reuseAccount, type FoundAccount } from './accounts';
-import { DirectoryConnection } from './connection';
-import { completeDiscovery, pingDomainController, type Discovery } from './discovery';
+import { DEFAULT_TIMEOUT_MS, DirectoryConnection } from './connection';
+import { completeDiscovery, pingDomainController, type Discovery, type NetlogonSamLogonResponseEx } from './discovery';
+import { LocatorDns } from './dns';
+import { locateDc } from './locator';
 import { isDnWithin, parseDn } from './escape';
 import { defaultMachinePassword, generateMachinePassword } from './password';
 import { boundTokenSids, hasOwnerMarker, isOurs, ownerMarker, readOwnership } from './ownership';
@@ -18,6 +20,9 @@ import type { PackageContentRequest } from '../content-params';
 export interface DomainRequest {
   domain: string;
   dcName?: string;
+  /** without url and dcName, the locator asks this site's DCs first (the new machine's site: its
+   *  first logon finds the account there without waiting for replication) */
+  site?: string;
 }
 
 /** One machine, already validated by provisioning.ts. */
@@ -39,17 +44,42 @@ export interface AccountRequest {
 
 export type ProvisionOutcome = { ok: true; result: ProvisionResult } | { ok: false; error: ProvisioningError };
 
-/** Connect, ping, bind and discover: the part a batch shares. The caller closes the connection. */
-export async function openDomain(domain: DomainRequest, settings: ConnectionSettings): Promise<{ conn: DirectoryConnection; discovery: Discovery }> {
+/** The DC to use, pinged but not bound: the URL's, the named one, or the locator's choice. The
+ *  caller binds and closes it. */
+export async function reachDomainDc(domain: DomainRequest, settings: ConnectionSettings): Promise<{ conn: DirectoryConnection; ping: NetlogonSamLogonResponseEx }> {
+  if (!settings.url && !domain.dcName) {
+    if (!domain.domain.includes('.')) {
+      throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'the DC locator needs the DNS domain name; with a NetBIOS name give url or dcName', { field: 'domain' });
+    }
+    const found = await locateDc({ domain: domain.domain, ...(domain.site ? { site: domain.site } : {}), settings });
+    return { conn: found.conn, ping: found.ping };
+  }
+  // A named DC is found through dnsServers too when they are given (else the system resolver).
+  let address: string | undefined;
+  if (!settings.url && domain.dcName && settings.dnsServers?.length) {
+    const a = await new LocatorDns(settings.dnsServers, settings.timeoutMs ?? DEFAULT_TIMEOUT_MS).addresses(domain.dcName);
+    if (a.ok && a.records.length > 0) address = a.records[0];
+  }
   const conn = new DirectoryConnection(settings, {
     host: domain.dcName ?? domain.domain,
     // Windows: a named DC that cannot be validated → ERROR_INVALID_DOMAIN_ROLE; no DC for the domain → ERROR_NO_SUCH_DOMAIN.
     unreachableCode: domain.dcName ? 'ERROR_INVALID_DOMAIN_ROLE' : 'ERROR_NO_SUCH_DOMAIN',
     unreachableField: domain.dcName ? 'dcName' : settings.url ? 'connection.url' : 'domain',
+    ...(address ? { address } : {}),
   });
   try {
     await conn.connect();
-    const ping = await pingDomainController(conn, domain);
+    return { conn, ping: await pingDomainController(conn, domain) };
+  } catch (e) {
+    await conn.close();
+    throw e;
+  }
+}
+
+/** Connect, ping, bind and discover: the part a batch shares. The caller closes the connection. */
+export async function openDomain(domain: DomainRequest, settings: ConnectionSettings): Promise<{ conn: DirectoryConnection; discovery: Discovery }> {
+  const { conn, ping } = await reachDomainDc(domain, settings);
+  try {
     await conn.bind();
     const discovery = await completeDiscovery(conn, ping);
     return { conn, discovery };
