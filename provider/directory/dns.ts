@@ -68,13 +68,11 @@ export class LocatorDns {
     return this.bounded(() => this.resolver.resolve4(name));
   }
 
-  /** A host's addresses: its A records from these servers, else (a name the DNS does not hold,
-   *  e.g. one in /etc/hosts) the system's own lookup. */
+  /** A host's addresses: with dnsServers, their A records only (every lookup goes where the
+   *  caller said); without, the system's own lookup (hosts file, then its DNS), as any client does. */
   async addresses(host: string): Promise<DnsAnswer<string[]>> {
     if (isIP(host)) return { ok: true, records: [host] };
-    const fromDns = await this.a(host);
-    if (fromDns.ok && fromDns.records.length > 0) return fromDns;
-    const fromSystem = await this.bounded(async () => (await dnsPromises.lookup(host, { all: true })).map((r) => r.address));
-    return fromSystem.ok && fromSystem.records.length > 0 ? fromSystem : fromDns;
+    if (this.servers) return this.a(host);
+    return this.bounded(async () => (await dnsPromises.lookup(host, { all: true })).map((r) => r.address));
   }
 }

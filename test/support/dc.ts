@@ -22,6 +22,12 @@ export function testDc(): TestDc {
   if (cached) return cached;
   const file = process.env.ODJ_TESTDC_ENV;
   if (!file) throw new Error('ODJ_TESTDC_ENV is not set: run the tests through vitest (its global setup starts the DC)');
+  cached = dcFromEnvFile(file);
+  return cached;
+}
+
+/** A DC's facts from the env file scripts/testdc.sh wrote for it (start or join). */
+export function dcFromEnvFile(file: string): TestDc {
   const env: Record<string, string> = {};
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
@@ -32,7 +38,7 @@ export function testDc(): TestDc {
     if (v === undefined) throw new Error(`${file} lacks ${k}`);
     return v;
   };
-  cached = {
+  return {
     realm: need('ODJ_TEST_REALM'),
     domain: need('ODJ_TEST_DOMAIN'),
     netbiosDomain: need('ODJ_TEST_NETBIOS_DOMAIN'),
@@ -46,5 +52,4 @@ export function testDc(): TestDc {
     krb5Config: need('ODJ_TEST_KRB5_CONFIG'),
     dir: need('ODJ_TEST_DC_DIR'),
   };
-  return cached;
 }

@@ -1,8 +1,10 @@
 // Starts the disposable Samba AD DC (scripts/testdc.sh) unless one is named by ODJ_TESTDC_ENV,
 // and stops it afterwards only if this run started it.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stopExtraDcs } from './multi-dc';
 
 const script = resolve(__dirname, '../../scripts/testdc.sh');
 let startedHere = false;
@@ -13,6 +15,8 @@ function exitCode(e: unknown): string {
 }
 
 export function setup(): void {
+  // Where this run notes the extra DCs it starts (test/support/multi-dc.ts), for the teardown.
+  process.env.ODJ_TEST_RUN_DIR = mkdtempSync(join(tmpdir(), 'odj-test-run-'));
   const named = process.env.ODJ_TESTDC_ENV;
   if (named) {
     if (!existsSync(named)) throw new Error(`ODJ_TESTDC_ENV names ${named}, which does not exist`);
@@ -53,6 +57,13 @@ function useDcKerberos(envFile: string): void {
 }
 
 export function teardown(): void {
+  // The replica and RODC, when a test file of this run started them: before the first DC, whose
+  // directory and DNS they leave.
+  const runDir = process.env.ODJ_TEST_RUN_DIR;
+  if (runDir) {
+    if (process.env.ODJ_TESTDC_KEEP !== '1') stopExtraDcs(runDir);
+    rmSync(runDir, { recursive: true, force: true });
+  }
   if (startedHere && process.env.ODJ_TESTDC_KEEP !== '1') {
     execFileSync('bash', [script, 'stop'], { stdio: 'inherit' });
   }

@@ -229,8 +229,9 @@ async function storedDomainFacts(dc: TestDc, conf: string, privateDir: string, e
  * `net ads testjoin` against the DC, which authenticates with the password the package carried.
  * The package may be the file form (Buffer with BOM), the text (string) or the NDR bytes (Buffer).
  */
-export async function requestOdjAndTestJoin(pkg: Buffer | string, machineName: string): Promise<JoinResult> {
-  const dc = testDc();
+export async function requestOdjAndTestJoin(pkg: Buffer | string, machineName: string, via?: TestDc): Promise<JoinResult> {
+  // `via`: another DC of the domain (one that holds an account the first DC has not replicated yet).
+  const dc = via ?? testDc();
   const isFileForm = typeof pkg !== 'string' && pkg[0] === 0xff && pkg[1] === 0xfe;
   // Samba's loadfile takes the file form or the plain base64 text; NDR bytes go in as text.
   const content: string | Buffer = typeof pkg === 'string' || isFileForm ? pkg : pkg.toString('base64');
