@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Client } from 'ldapts';
 import { parseNetlogonResponseEx, type NetlogonSamLogonResponseEx } from '../../provider/directory/discovery';
-import { testDc } from './dc';
+import { testDc, type TestDc } from './dc';
 
 /** `S-1-5-21-…` from the binary SID (revision, count, 48-bit big-endian authority, LE sub-authorities). */
 export function sidToString(b: Buffer): string {
@@ -44,9 +44,9 @@ function dnToDns(dn: string): string {
     .toLowerCase();
 }
 
-/** Runs fn with a client bound as the test DC's administrator, and always unbinds. */
-export async function withLdap<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const dc = testDc();
+/** Runs fn with a client bound as the test DC's administrator (or another DC's: `on`), and always unbinds. */
+export async function withLdap<T>(fn: (client: Client) => Promise<T>, on?: TestDc): Promise<T> {
+  const dc = on ?? testDc();
   const client = new Client({
     url: dc.ldapUrl,
     tlsOptions: { ca: [readFileSync(dc.caFile)] },
@@ -144,7 +144,7 @@ export interface AccountTruth {
 }
 
 /** The account with this sAMAccountName (computer accounts end in `$`), or null. */
-export async function accountBySam(sAMAccountName: string): Promise<AccountTruth | null> {
+export async function accountBySam(sAMAccountName: string, on?: TestDc): Promise<AccountTruth | null> {
   return withLdap(async (c) => {
     const root = (await c.search('', { scope: 'base', attributes: ['defaultNamingContext'] })).searchEntries[0];
     const entries = (
@@ -165,7 +165,7 @@ export async function accountBySam(sAMAccountName: string): Promise<AccountTruth
       rid: Number(sid.split('-').pop()),
       sAMAccountName: one(e.sAMAccountName, 'sAMAccountName'),
     };
-  });
+  }, on);
 }
 
 /** The DC's LDAP ping answer (NETLOGON_SAM_LOGON_RESPONSE_EX, MS-ADTS 6.3.1.9), decoded by the
@@ -191,10 +191,10 @@ export async function ldapPing(): Promise<LdapPing> {
 }
 
 /** Deletes the account if it exists (test clean-up); true when something was deleted. */
-export async function deleteAccount(sAMAccountName: string): Promise<boolean> {
-  const acct = await accountBySam(sAMAccountName);
+export async function deleteAccount(sAMAccountName: string, on?: TestDc): Promise<boolean> {
+  const acct = await accountBySam(sAMAccountName, on);
   if (!acct) return false;
-  await withLdap((c) => c.del(acct.dn));
+  await withLdap((c) => c.del(acct.dn), on);
   return true;
 }
 
