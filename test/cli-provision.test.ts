@@ -284,6 +284,7 @@ describe('odj provision --batch', () => {
       expect(readdirSync(dir).sort()).toEqual([a, b, c].map((n) => `${n}.txt`).sort());
       const lines = r.stderr.trim().split('\n');
       expect(lines).toEqual([
+        `odj: using DC ${testDc().dcHost} (${testDc().dcIp})`,
         `[1/3] ${a}: created CN=${a},CN=Computers,DC=odjtest,DC=test`,
         `[2/3] ${b}: created CN=${b},${ou}`,
         `[3/3] ${c}: created CN=${c},CN=Computers,DC=odjtest,DC=test`,
