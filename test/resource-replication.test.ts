@@ -75,6 +75,17 @@ describe('refresh and destroy while replication lags', () => {
     const fresh = await h.read('rep', created.id, created.props);
     expect(fresh.id).toBe(created.id);
 
+    // ---- update without dcName: re-issued on the DC that holds the account, not wherever the
+    // locator would go (the first DC, SRV priority 0, which has no such account yet)
+    const { dcName: _named, ...rest } = checked.inputs;
+    void _named;
+    const news2 = (await h.check('rep', created.props, { ...rest, rotationTriggers: { generation: '2' } })).inputs;
+    const updated = await h.update('rep', created.id, created.props, news2);
+    expect(updated).toMatchObject({ objectGuid: created.id, accountDc: replica.dcHost, reused: true });
+    expect((updated.domainFacts as Props).dcName).toBe(replica.dcHost);
+    expect(await accountBySam(sam)).toBeNull();
+    created.props = updated;
+
     // ---- the replica stopped, the first DC not replicated: refresh and destroy fail, naming why
     pauseDc(replica);
     try {
