@@ -4,6 +4,8 @@
 //   (a) one package per process: `odj provision` vs `net offlinejoin provision`, median of N runs
 //   (b) BATCH packages: one `odj provision --batch` vs BATCH Samba runs
 //   (c) the floor: one LDAP add with password over an open TLS connection (bench/floor.js), ×BATCH
+//   (d) what finding the DC costs: `odj provision` with the DC locator (--dns-server, no --dcname)
+//       vs with --dcname, median of N runs each
 // Prints a table and writes bench/results.json. Every account it makes is deleted again.
 // Settings: ODJ_BENCH_RUNS (default 11), ODJ_BENCH_BATCH (default 100), ODJ_BENCH_ROUNDS (default 3), ODJ_TESTDC_ENV (a running
 // DC's env file; otherwise scripts/testdc.sh starts one and stops it afterwards).
@@ -140,6 +142,24 @@ async function main() {
         a.odj.push(await odjOne(`OA${tag}${n}`));
       }
     }
+    // (d) the DC locator (SRV lookup + LDAP ping over the TLS connection it then uses) vs --dcname.
+    note(`(d) ${RUNS} runs each of odj provision with the DC locator and with --dcname`);
+    const locArgs = ['--domain', dc.ODJ_TEST_DOMAIN, '--user', dc.ODJ_TEST_ADMIN_USER, '--cafile', dc.ODJ_TEST_CA_FILE, '--dns-server', dc.ODJ_TEST_DC_IP];
+    const locOne = async (name) => {
+      made.push(name);
+      const r = await timed(process.execPath, [CLI, 'provision', ...locArgs, '--machine', name, '--savefile', join(scratch, `${name}.txt`), '-q'], { env: odjEnv, scratch });
+      mustSucceed(`odj provision (locator) ${name}`, r, secrets);
+      return r;
+    };
+    const d = { locator: [], dcname: [] };
+    for (let i = 0; i < RUNS; i++) {
+      const n = String(i).padStart(2, '0');
+      d.locator.push(await locOne(`OL${tag}${n}`));
+      d.dcname.push(await odjOne(`ON${tag}${n}`));
+    }
+    results.d = { locatorMs: d.locator.map((r) => r.ms), dcnameMs: d.dcname.map((r) => r.ms), locatorMedianMs: median(d.locator.map((r) => r.ms)), dcnameMedianMs: median(d.dcname.map((r) => r.ms)) };
+    results.d.discoveryMs = results.d.locatorMedianMs - results.d.dcnameMedianMs;
+
     // (b) and (c), in ROUNDS rounds: floor, batch, floor, batch, …, floor. The DC slows as its
     // database grows and the machine is shared, so each batch is compared with the mean of the
     // floors right before and after it, and the median round is reported.
@@ -221,6 +241,8 @@ function printTable(r, peakRssMb) {
     ['    CPU of the client process (median)', r.a.odjCpuMedianMs === null ? 'n/a' : s(r.a.odjCpuMedianMs), r.a.sambaCpuMedianMs === null ? 'n/a' : s(r.a.sambaCpuMedianMs), '', ''],
     ['peak RSS, one package', mb(r.a.odjPeakRssKb), mb(r.a.sambaPeakRssKb), '', ''],
     [`peak RSS, ${r.batch} packages`, mb(r.b.peakRssAllRoundsKb), '', '', `<= ${TARGETS.rssMb} MB ${mark(r.verdict.peakRss)}`],
+    [`(d) one package with the DC locator vs --dcname (median of ${r.runs})`, s(r.d.locatorMedianMs), s(r.d.dcnameMedianMs), '', ''],
+    ['    what discovery costs (difference)', s(r.d.discoveryMs), '', '', ''],
   ];
   const w = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   for (const row of rows) process.stdout.write(row.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ') + '\n');

@@ -157,6 +157,20 @@ EOF
 EOF
 }
 
+# samba_dnsupdate skips loopback addresses, so the DC's own A record is missing from its DNS: a
+# client that finds the DC through SRV records (the DC locator, with the DC as its DNS server)
+# could not resolve its name. Added once, as the DC's administrator (password in a 0600 file).
+own_a_record() {
+  local zone; zone=$(echo "$REALM" | tr '[:upper:]' '[:lower:]')
+  local pw="$DIR/.pw" pass; pass=$(sed -n 's/^ODJ_TEST_ADMIN_PASSWORD=//p' "$DIR/env")
+  (umask 077; printf '%s' "$pass" > "$pw")
+  local t=(env KRB5_CONFIG="$DIR/krb5.conf" PASSWD_FILE="$pw" samba-tool dns)
+  "${t[@]}" query "$IP" "$zone" "$HOST" A -U Administrator </dev/null >/dev/null 2>&1 \
+    || "${t[@]}" add "$IP" "$zone" "$HOST" A "$IP" -U Administrator </dev/null >>"$DIR/dns.log" 2>&1 \
+    || log "could not add $FQDN's A record to its DNS (see $DIR/dns.log)"
+  rm -f "$pw"
+}
+
 start() {
   ensure_packages
   ensure_hosts
@@ -172,7 +186,7 @@ start() {
   setsid samba -s "$DIR/etc/smb.conf" -i -M single >"$DIR/samba.log" 2>&1 < /dev/null &
   echo $! > "$DIR/samba.pid"
   for _ in $(seq 1 120); do
-    if is_up; then log "up: ldaps://$FQDN:636 (env: $DIR/env)"; echo "$DIR/env"; return; fi
+    if is_up; then own_a_record; log "up: ldaps://$FQDN:636 (env: $DIR/env)"; echo "$DIR/env"; return; fi
     kill -0 "$(cat "$DIR/samba.pid")" 2>/dev/null || { tail -20 "$DIR/samba.log" >&2; exit 1; }
     sleep 0.5
   done
