@@ -8,6 +8,8 @@ import { LocatorDns } from '../provider/directory/dns';
 import { DsFlags } from '../provider/directory/discovery';
 import { provision } from '../provider/provisioning';
 import { ProvisioningError } from '../provider/errors';
+import { connectionFields, connectionFromConfig, connectionFromEnv, mergeConnection } from '../provider/resource-state';
+import { checkSettings } from '../provider/directory/connection';
 import { parsePackage } from '../provider/odj';
 import { testDc } from './support/dc';
 import { deleteAccount } from './support/ldap';
@@ -220,5 +222,23 @@ describe('provisioning through the locator', () => {
     expect(r.domain.dcName).toBe(dc.dcHost);
     const join = await requestOdjAndTestJoin(r.packageText, name);
     expect(join.joined, join.output).toBe(true);
+  });
+});
+
+describe('the dnsServers setting', () => {
+  it('comes from the input, then odj:dnsServers, then ODJ_DNS_SERVERS (lists, JSON or commas), and is checked', () => {
+    expect(connectionFields).toContain('dnsServers');
+    const config = (v: unknown) => connectionFromConfig((k: string) => (k === 'odj:dnsServers' ? v : undefined));
+    expect(config('127.0.0.1, 127.0.0.3')).toEqual({ dnsServers: ['127.0.0.1', '127.0.0.3'] });
+    expect(config('["127.0.0.1","[::1]:53"]')).toEqual({ dnsServers: ['127.0.0.1', '[::1]:53'] });
+    expect(config(['127.0.0.1'])).toEqual({ dnsServers: ['127.0.0.1'] });
+    expect(connectionFromEnv({ ODJ_DNS_SERVERS: '127.0.0.1,127.0.0.3:5353' })).toEqual({ dnsServers: ['127.0.0.1', '127.0.0.3:5353'] });
+    const merged = mergeConnection({ dnsServers: ['127.0.0.9'] }, config('127.0.0.1'), connectionFromEnv({ ODJ_DNS_SERVERS: '127.0.0.3' }));
+    expect(merged.dnsServers).toEqual(['127.0.0.9']);
+    expect(mergeConnection({}, {}, connectionFromEnv({ ODJ_DNS_SERVERS: '127.0.0.3' })).dnsServers).toEqual(['127.0.0.3']);
+    for (const bad of [['dns.example'], ['127.0.0.1:99999'], '127.0.0.1', Array(9).fill('127.0.0.1')]) {
+      expect(() => checkSettings({ dnsServers: bad as string[] })).toThrow(/ERROR_INVALID_PARAMETER \(87\): connection\.dnsServers: must be a list of at most 8 IP addresses/);
+    }
+    expect(() => checkSettings({ dnsServers: ['127.0.0.1', '::1', '[2001:db8::1]:53', '192.0.2.1:5353'] })).not.toThrow();
   });
 });
