@@ -232,25 +232,37 @@ first_tool() { KRB5_CONFIG=$(first ODJ_TEST_KRB5_CONFIG) PASSWD_FILE=$AUTH samba
 
 # What `samba_dnsupdate` would register but skips for loopback addresses: the host's A record
 # and its LDAP/Kerberos SRV records (an RODC only in its site, as Windows RODCs do).
+dns_records() {
+  local role=$1 fdns site prio
+  fdns=$(first ODJ_TEST_DOMAIN); site=Default-First-Site-Name; prio=${ODJ_TESTDC_SRV_PRIORITY:-10}
+  echo "$fdns $HOST A $IP"
+  echo "_msdcs.$fdns _ldap._tcp.$site._sites.dc SRV $FQDN 389 $prio 100"
+  echo "$fdns _kerberos._tcp.$site._sites SRV $FQDN 88 $prio 100"
+  if [ "$role" = DC ]; then
+    echo "_msdcs.$fdns _ldap._tcp.dc SRV $FQDN 389 $prio 100"
+    echo "$fdns _kerberos._tcp SRV $FQDN 88 $prio 100"
+  fi
+}
+
 register_dns() {
-  local role=$1 fdns fip site prio
-  fdns=$(first ODJ_TEST_DOMAIN); fip=$(first ODJ_TEST_DC_IP); site=Default-First-Site-Name
-  prio=${ODJ_TESTDC_SRV_PRIORITY:-10}
+  local role=$1 fip fdns fhost
+  fip=$(first ODJ_TEST_DC_IP); fdns=$(first ODJ_TEST_DOMAIN); fhost=$(first ODJ_TEST_DC_HOST)
   # The first DC's own A record is missing too (provisioned on loopback): added once.
-  local fhost; fhost=$(first ODJ_TEST_DC_HOST)
   first_tool dns query "$fip" "$fdns" "${fhost%%.*}" A >/dev/null 2>&1 \
     || first_tool dns add "$fip" "$fdns" "${fhost%%.*}" A "$fip" >>"$DIR/dns.log" 2>&1 || true
-  local adds=("$fdns $HOST A $IP"
-    "_msdcs.$fdns _ldap._tcp.$site._sites.dc SRV $FQDN 389 $prio 100"
-    "$fdns _kerberos._tcp.$site._sites SRV $FQDN 88 $prio 100")
-  [ "$role" = DC ] && adds+=("_msdcs.$fdns _ldap._tcp.dc SRV $FQDN 389 $prio 100"
-    "$fdns _kerberos._tcp SRV $FQDN 88 $prio 100")
-  local a zone name type data
-  for a in "${adds[@]}"; do
-    read -r zone name type data <<<"$a"
+  local zone name type data
+  while read -r zone name type data; do
     first_tool dns add "$fip" "$zone" "$name" "$type" "$data" >>"$DIR/dns.log" 2>&1 \
       || { tail -5 "$DIR/dns.log" >&2; log "adding $name $type on the first DC failed"; exit 1; }
-  done
+  done < <(dns_records "$role")
+}
+
+unregister_dns() {
+  local role=$1 fip zone name type data
+  fip=$(first ODJ_TEST_DC_IP)
+  while read -r zone name type data; do
+    first_tool dns delete "$fip" "$zone" "$name" "$type" "$data" >>"$DIR/dns.log" 2>&1 || true
+  done < <(dns_records "$role")
 }
 
 # The DC's objects and DNS records in the domain (also those an earlier run left behind).
@@ -313,10 +325,13 @@ join_dc() {
 leave_dc() {
   [ "$IP" != 127.0.0.1 ] || { log "leave is for a joined DC (ODJ_TESTDC_IP), never the first one"; exit 2; }
   [ -f "$DIR/provision.log" ] || [ -f "$DIR/samba.pid" ] || { log "nothing joined under $DIR"; return 0; }
+  local role; role=$(sed -n 's/^ODJ_TEST_DC_ROLE=//p' "$DIR/env" 2>/dev/null)
   stop
   if [ -f "$FIRST_ENV" ]; then
+    DNSDOMAIN=$(first ODJ_TEST_DOMAIN); FQDN="$HOST.$DNSDOMAIN"
     mkdir -p "$DIR"
     AUTH=$(first_auth)
+    unregister_dns "${role:-DC}"
     remove_from_domain
     rm -rf "$DIR"
   fi
