@@ -63,7 +63,8 @@ ensure_hosts() {
 # Samba binds only addresses an interface holds: another loopback address goes on lo first.
 ensure_ip() {
   [ "$IP" = 127.0.0.1 ] && return
-  ip -4 addr show dev lo | grep -q "inet $IP/" && return
+  # Not `ip … | grep -q`: under pipefail, grep quitting early can fail the pipeline (SIGPIPE).
+  grep -q "inet $IP/" <<<"$(ip -4 addr show dev lo)" && return
   ip addr add "$IP/8" dev lo || { log "cannot add $IP to lo (needs root)"; exit 1; }
 }
 
