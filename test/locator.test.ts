@@ -175,6 +175,34 @@ describe('locating a writable DC', () => {
     }
   });
 
+  it('finds the PDC or a global catalog when asked, through their own SRV names', async () => {
+    for (const want of [{ needPdc: true }, { needGc: true }]) {
+      const found = await locateDc({ domain: dc.domain, ...want, settings: settings() });
+      try {
+        expect(found.queries).toEqual([srvName(dc.domain, want)]);
+        expect(found.dcName).toBe(dc.dcHost);
+        expect(found.ping.flags & (want.needPdc ? DsFlags.PDC : DsFlags.GC)).toBeTruthy();
+      } finally {
+        await found.conn.close();
+      }
+    }
+    // The replica is neither PDC nor (without its GC records) listed: nothing else qualifies.
+    const err = await locateDc({ domain: dc.domain, needPdc: true, exclude: [dc.dcHost], settings: settings() }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERROR_NO_SUCH_DOMAIN', field: 'domain' });
+  });
+
+  it('an address-only candidate that does not answer its plain ping is passed over, not thrown', async () => {
+    pauseDc(replica);
+    try {
+      const err = await locateDc({ domain: `l11nosrv.${zone}`, settings: settings({ timeoutMs: 1500 }) }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ProvisioningError);
+      expect((err as Error).message).toMatch(new RegExp(`tried (.*; )?${replica.dcIp.replace(/\./g, '\\.')}: `));
+      expect((err as Error).message).toContain(`${rodc.dcIp}: answers no LDAP ping for l11nosrv.${zone}`);
+    } finally {
+      resumeDc(replica);
+    }
+  });
+
   it('with no record at all, says which DNS was asked for what', async () => {
     const err = await locateDc({ domain: `l11none.${zone}`, settings: settings() }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERROR_NO_SUCH_DOMAIN', field: 'domain' });

@@ -112,7 +112,8 @@ export async function findCandidates(dns: LocatorDns, opts: Omit<LocateOptions, 
     }
     for (const r of orderSrv(a.records)) {
       const host = lower(r.name);
-      if (seen.has(host) || excluded.has(host)) continue;
+      // Target "." means "no such service here" (RFC 2782).
+      if (host === '' || seen.has(host) || excluded.has(host)) continue;
       seen.add(host);
       candidates.push({ host, port: r.port, source: i === 0 && names.length > 1 ? 'site' : 'domain', priority: r.priority, weight: r.weight });
     }
@@ -174,7 +175,8 @@ async function probe(c: DcCandidate, dns: LocatorDns, opts: LocateOptions, ms: n
     }
     const { host, address } = where;
     const s = opts.settings;
-    const url = s.startTls ? `ldap://${host}:${c.port}` : `ldaps://${host}`;
+    // StartTLS on the LDAP port the SRV record published (a GC record's port is the GC's, not it).
+    const url = s.startTls ? `ldap://${host}:${opts.needGc ? 389 : c.port}` : `ldaps://${host}`;
     const conn = new DirectoryConnection({ ...s, url }, { host, address, unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: 'domain' });
     try {
       await conn.connect();
@@ -194,7 +196,12 @@ async function probe(c: DcCandidate, dns: LocatorDns, opts: LocateOptions, ms: n
     attempted.catch(() => undefined); // settles after the deadline won: already reported as a timeout
     return await Promise.race([limit.promise, attempted]);
   } catch (e) {
-    if (!(e instanceof ProvisioningError)) throw e;
+    // A probe never rejects: whatever went wrong (a socket error of the plain ping too) passes this
+    // candidate over, and probes still running after a winner settle quietly.
+    if (!(e instanceof ProvisioningError)) {
+      const code = String((e as { code?: unknown })?.code ?? (e as Error)?.message ?? e);
+      return failed(where.host, where.address, 'ERROR_DS_SERVER_DOWN', `could not be reached (${code.slice(0, 200)})`);
+    }
     const timedOut = e.code === 'ERROR_TIMEOUT' || / within \d+ ms/.test(e.message);
     const reason = timedOut ? `no answer within ${ms} ms` : e.message.replace(/^\w+ \(\d+\): (?:[\w.[\]]+: )?/, '');
     return failed(where.host, where.address, timedOut ? 'ERROR_TIMEOUT' : (e.code as WindowsCodeName), reason);
