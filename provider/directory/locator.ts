@@ -181,6 +181,9 @@ async function probe(c: DcCandidate, dns: LocatorDns, opts: LocateOptions, ms: n
     try {
       await conn.connect();
       const ping = checkPingAnswer(await ldapPing(conn, opts.domain), { domain: opts.domain }, url);
+      // TLS was verified against the name the SRV record gave (RFC 2782: never an alias); a DC
+      // answering under another name is not the one whose certificate was checked.
+      if (c.source !== 'address' && lower(ping.dnsHostName) !== host) throw new ProvisioningError('ERROR_INVALID_DOMAIN_ROLE', `answers as ${ping.dnsHostName}, not ${host}`);
       if (opts.needGc && !(ping.flags & DsFlags.GC)) throw new ProvisioningError('ERROR_INVALID_DOMAIN_ROLE', 'is not a global catalog');
       if (opts.needPdc && !(ping.flags & DsFlags.PDC)) throw new ProvisioningError('ERROR_INVALID_DOMAIN_ROLE', 'is not the PDC');
       // The deadline gave up on this candidate meanwhile: nobody will take the connection.
