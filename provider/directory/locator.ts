@@ -162,6 +162,10 @@ async function plainPing(address: string, port: number, domain: string, ms: numb
 async function probe(c: DcCandidate, dns: LocatorDns, opts: LocateOptions, ms: number): Promise<Probe> {
   const limit = deadline(ms);
   let over = false;
+  let won = false;
+  // The candidate's connection while it is being probed: closed at once when the deadline wins,
+  // not only when its own (longer) step timeout ends, so it holds no socket or slot meanwhile.
+  let live: DirectoryConnection | undefined;
   const where = { host: c.host, address: c.source === 'address' ? c.host : undefined };
   const attempt = async (): Promise<Probe> => {
     if (c.source === 'address') {
@@ -178,6 +182,7 @@ async function probe(c: DcCandidate, dns: LocatorDns, opts: LocateOptions, ms: n
     // StartTLS on the LDAP port the SRV record published (a GC record's port is the GC's, not it).
     const url = s.startTls ? `ldap://${host}:${opts.needGc ? 389 : c.port}` : `ldaps://${host}`;
     const conn = new DirectoryConnection({ ...s, url }, { host, address, unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: 'domain' });
+    live = conn;
     try {
       await conn.connect();
       const ping = checkPingAnswer(await ldapPing(conn, opts.domain), { domain: opts.domain }, url);
@@ -197,7 +202,9 @@ async function probe(c: DcCandidate, dns: LocatorDns, opts: LocateOptions, ms: n
   try {
     const attempted = attempt();
     attempted.catch(() => undefined); // settles after the deadline won: already reported as a timeout
-    return await Promise.race([limit.promise, attempted]);
+    const r = await Promise.race([limit.promise, attempted]);
+    won = r.ok;
+    return r;
   } catch (e) {
     // A probe never rejects: whatever went wrong (a socket error of the plain ping too) passes this
     // candidate over, and probes still running after a winner settle quietly.
@@ -211,6 +218,7 @@ async function probe(c: DcCandidate, dns: LocatorDns, opts: LocateOptions, ms: n
   } finally {
     over = true;
     limit.clear();
+    if (live && !won) void live.close();
   }
 }
 
