@@ -13,7 +13,7 @@ import { checkSettings } from '../provider/directory/connection';
 import { parsePackage } from '../provider/odj';
 import { testDc } from './support/dc';
 import { deleteAccount } from './support/ldap';
-import { dnsRecord, extraDcs, pauseDc, resumeDc, type ExtraDc } from './support/multi-dc';
+import { dnsRecord, extraDcs, holdReplica, pauseDc, resumeDc, type ExtraDc } from './support/multi-dc';
 import { requestOdjAndTestJoin } from './support/peers';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ const dc = testDc();
 const DNS = [dc.dcIp];
 const SITE = 'L11-Branch';
 let replica: ExtraDc;
+let release: (() => void) | undefined;
 let rodc: ExtraDc;
 let bundle: string[];
 const names: string[] = [];
@@ -41,6 +42,8 @@ function machine(): string {
 
 beforeAll(async () => {
   ({ replica, rodc } = await extraDcs());
+  // This file stops the replica (and needs it answering otherwise): one such file at a time.
+  release = await holdReplica();
   bundle = [readFileSync(dc.caFile, 'utf8'), readFileSync(replica.caFile, 'utf8'), readFileSync(rodc.caFile, 'utf8')];
   records.push(
     [msdcs, `_ldap._tcp.${SITE}._sites.dc`, 'SRV', `${rodc.dcHost} 389 0 100`],
@@ -61,6 +64,7 @@ afterAll(async () => {
   if (replica) resumeDc(replica);
   for (const r of records) dnsRecord('delete', ...r);
   for (const n of names) await deleteAccount(`${n}$`).catch(() => undefined);
+  release?.();
 });
 
 const settings = (extra: Record<string, unknown> = {}) => ({ dnsServers: DNS, caCerts: bundle, timeoutMs: 3000, ...extra });

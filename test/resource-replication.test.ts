@@ -10,19 +10,22 @@ import { findRepoRoot, startHost, type ProviderHost, type Props } from '../examp
 import { buildAndProbe } from './support/provider-probe';
 import { testDc } from './support/dc';
 import { accountBySam, deleteAccount } from './support/ldap';
-import { extraDcs, pauseDc, replicate, resumeDc, type ExtraDc } from './support/multi-dc';
+import { extraDcs, holdReplica, pauseDc, replicate, resumeDc, type ExtraDc } from './support/multi-dc';
 import { requestOdjAndTestJoin } from './support/peers';
 
 const root = findRepoRoot();
 const outDir = join(root, 'dist', '.test-resource-replication');
 const dc = testDc();
 let replica: ExtraDc;
+let release: (() => void) | undefined;
 let providerText = '';
 const hosts: ProviderHost[] = [];
 const names: string[] = [];
 
 beforeAll(async () => {
   ({ replica } = await extraDcs());
+  // This file stops the replica (and needs it answering otherwise): one such file at a time.
+  release = await holdReplica();
   ({ providerText } = await buildAndProbe(outDir));
 });
 
@@ -33,6 +36,7 @@ afterAll(async () => {
     await deleteAccount(`${n}$`).catch(() => undefined);
     if (replica) await deleteAccount(`${n}$`, replica).catch(() => undefined);
   }
+  release?.();
 });
 
 /** Stack config with no URL: the DCs are found through the first DC's DNS; the CA bundle trusts both. */

@@ -45,26 +45,37 @@ function alive(pid: number): boolean {
   }
 }
 
-/** mkdir is atomic: the lock is the folder; a holder that died leaves its pid to be seen dead. */
-async function withLock<T>(fn: () => T): Promise<T> {
-  const until = Date.now() + 240_000;
+/** A cross-process lock: mkdir is atomic, the folder is the lock; a holder that died leaves its
+ *  pid to be seen dead. Returns the release. */
+async function lock(path: string, waitMs: number): Promise<() => void> {
+  const until = Date.now() + waitMs;
   for (;;) {
     try {
-      mkdirSync(LOCK);
-      writeFileSync(join(LOCK, 'pid'), String(process.pid));
-      break;
+      mkdirSync(path);
+      writeFileSync(join(path, 'pid'), String(process.pid));
+      return () => rmSync(path, { recursive: true, force: true });
     } catch {
-      const holder = Number(existsSync(join(LOCK, 'pid')) ? readFileSync(join(LOCK, 'pid'), 'utf8') : 0);
-      if (holder && !alive(holder)) rmSync(LOCK, { recursive: true, force: true });
-      if (Date.now() > until) throw new Error(`${LOCK} is held by pid ${holder}`);
+      const holder = Number(existsSync(join(path, 'pid')) ? readFileSync(join(path, 'pid'), 'utf8') : 0);
+      if (holder && !alive(holder)) rmSync(path, { recursive: true, force: true });
+      if (Date.now() > until) throw new Error(`${path} is held by pid ${holder}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+}
+
+async function withLock<T>(fn: () => T): Promise<T> {
+  const release = await lock(LOCK, 240_000);
   try {
     return fn();
   } finally {
-    rmSync(LOCK, { recursive: true, force: true });
+    release();
   }
+}
+
+/** For a test file that stops the replica or needs it answering: one such file at a time (they
+ *  run in parallel workers otherwise). Call in beforeAll, release in afterAll. */
+export function holdReplica(): Promise<() => void> {
+  return lock('/tmp/odj-testdc-l11dc2.hold', 170_000);
 }
 
 function samba(s: Spec): number | undefined {
