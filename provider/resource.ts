@@ -80,7 +80,7 @@ export interface OfflineJoinPackageArgs {
   machineName: pulumi.Input<string>;
   /** DN of the OU for the account; default: the domain's Computers container. Changing it moves the account. */
   machineAccountOU?: pulumi.Input<string>;
-  /** The DC to use (FQDN); default: discovered. */
+  /** The DC to use (FQDN); default: a writable DC the DC locator finds (DNS SRV + LDAP ping). */
   dcName?: pulumi.Input<string>;
   options?: pulumi.Input<ProvisioningOptions>;
   /** Templates to enroll from. Only Windows enrolls; the LDAP backend needs a PFX for each one in `certificates`. */
@@ -99,8 +99,8 @@ export interface OfflineJoinPackageArgs {
   primaryDnsDomain?: pulumi.Input<string>;
 
   // How to reach the directory. Also settable as stack config (`odj:ldapUrl`, `odj:bindUser`,
-  // `odj:bindPassword`, `odj:caFile`, …) or environment (ODJ_LDAP_URL, ODJ_BIND_USER,
-  // ODJ_BIND_PASSWORD, ODJ_CA_FILE, …). Changing only these touches neither account nor package.
+  // `odj:bindPassword`, `odj:caFile`, `odj:dnsServers`, …) or environment (ODJ_LDAP_URL,
+  // ODJ_BIND_USER, ODJ_BIND_PASSWORD, ODJ_CA_FILE, ODJ_DNS_SERVERS, …). Changing only these touches neither account nor package.
   /** `ldaps://host:636`, or `ldap://host:389` with startTls */
   url?: pulumi.Input<string>;
   startTls?: pulumi.Input<boolean>;
@@ -111,12 +111,14 @@ export interface OfflineJoinPackageArgs {
   caCerts?: pulumi.Input<pulumi.Input<string>[]>;
   insecureSkipTlsVerify?: pulumi.Input<boolean>;
   timeoutMs?: pulumi.Input<number>;
+  /** DNS servers (IP[:port]) the DC locator asks instead of the system resolver, e.g. the domain's own */
+  dnsServers?: pulumi.Input<pulumi.Input<string>[]>;
 
   /** Any change to this map re-issues the package (a new machine password) for the same account. */
   rotationTriggers?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-const outputNames = ['packageText', 'distinguishedName', 'objectGuid', 'objectSid', 'rid', 'samAccountName', 'domainFacts', 'reused'] as const;
+const outputNames = ['packageText', 'distinguishedName', 'objectGuid', 'objectSid', 'rid', 'samAccountName', 'domainFacts', 'reused', 'accountDc'] as const;
 
 /** A pre-staged AD computer account and its offline domain join package. The resource id is the
  *  account's objectGUID (import with `{ import: "<objectGUID>" }`). */
@@ -133,6 +135,9 @@ export class OfflineJoinPackage extends pulumi.dynamic.Resource {
   declare public readonly domainFacts: pulumi.Output<DomainFacts | null>;
   /** true when the package was made for an account that already existed */
   declare public readonly reused: pulumi.Output<boolean>;
+  /** The DC that holds the account (made it or last re-issued it): refresh, update and destroy ask
+   *  it first, and a "no such object" from another DC is not taken as "gone" (README). */
+  declare public readonly accountDc: pulumi.Output<string | undefined>;
   declare public readonly domain: pulumi.Output<string>;
   declare public readonly machineName: pulumi.Output<string>;
   declare public readonly machineAccountOU: pulumi.Output<string | undefined>;
