@@ -87,6 +87,27 @@ export interface DomainFacts {
   clientSiteName: string | null;
 }
 
+/** The account's password and logon facts, as one DC sees them: FILETIMEs (100 ns since 1601,
+ *  UTC) as decimal strings, '0' when never set. lastLogon and logonCount are kept per DC and not
+ *  replicated; lastLogonTimestamp replicates but moves only when it is ~9–14 days old. */
+export interface LogonFacts {
+  pwdLastSet: string;
+  lastLogon: string;
+  lastLogonTimestamp: string;
+  logonCount: number;
+  /** userAccountControl without ACCOUNTDISABLE */
+  enabled: boolean;
+  /** the DC these were read from (its DNS host name) */
+  dcName: string;
+}
+
+/** What a package's issue left in the directory: the account's pwdLastSet right after the password
+ *  in the package was set, and the DC that set it. A later pwdLastSet means another password. */
+export interface IssuedFacts {
+  pwdLastSet: string;
+  dcName: string;
+}
+
 export interface ProvisionResult {
   account: AccountFacts;
   domain: DomainFacts;
@@ -96,6 +117,10 @@ export interface ProvisionResult {
   packageText: string;
   /** true when an existing account was reused */
   reused: boolean;
+  /** When the password in the package was set, for later "is the package still current?" checks.
+   *  Absent when the backend cannot tell (the native one), or when the package was rebuilt around
+   *  a password set earlier (the earlier facts still hold). */
+  issued?: IssuedFacts;
 }
 
 export interface JoinBackend {

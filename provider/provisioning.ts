@@ -1,12 +1,13 @@
 // Our NetCreateProvisioningPackage: the parameters validated once, the option bits named both ways,
 // and the backend that does the work (the LDAP backend; the native one comes with its own issue).
-import type { AccountFacts, ConnectionSettings, JoinBackend, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
+import type { AccountFacts, ConnectionSettings, JoinBackend, LogonFacts, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
 import { withDirectory } from './directory/connection';
 import { guidToBytes, readRootDse } from './directory/discovery';
-import { deleteAccountByGuid, findAccountByGuid, findAccountBySamName, moveIntoContainer } from './directory/accounts';
+import { deleteAccountByGuid, findAccountByGuid, findAccountBySamName, moveIntoContainer, readLogonFacts } from './directory/accounts';
 import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './directory/escape';
 import { Limits } from './limits';
-import { provisionAccounts, type AccountRequest, type DomainRequest } from './directory/provision';
+import { openDomain, provisionAccounts, rebuildOne, type AccountRequest, type DomainRequest } from './directory/provision';
+import { PackageFormatError, parsePackage } from './odj';
 import { ProvisioningError } from './errors';
 import { validateContentParams } from './content-params';
 import { optionBits, ProvisionOptionBits } from './options';
@@ -224,6 +225,54 @@ export async function readAccount(objectGuid: string, connection: ConnectionSett
     const found = await findAccountByGuid(conn, root.defaultNamingContext, objectGuid);
     return found ? factsOf(found) : null;
   });
+}
+
+/** An account as the lifecycle judges it: its facts, its description (where owner markers live),
+ *  and its password and logon facts from the DC asked. */
+export interface LiveAccount extends AccountFacts {
+  description?: string;
+  logon: LogonFacts;
+}
+
+/** The account with that objectGUID and its logon facts, or null. Searches only: nothing written. */
+export async function inspectAccount(objectGuid: string, connection: ConnectionSettings): Promise<LiveAccount | null> {
+  guidToBytes(objectGuid);
+  return withDirectory(connection, targetOf(connection), async (conn) => {
+    const root = await readRootDse(conn);
+    const found = await findAccountByGuid(conn, root.defaultNamingContext, objectGuid);
+    if (!found) return null;
+    const logon = await readLogonFacts(conn, found.distinguishedName, root.dnsHostName);
+    return { ...factsOf(found), ...(found.description !== undefined ? { description: found.description } : {}), logon };
+  });
+}
+
+/**
+ * A package for the same account around the password an earlier package carries: new content
+ * (certificates, policies, netbiosName/siteName/primaryDnsDomain, options, DC) without a password
+ * write. The earlier package is decoded with our codec; its machine name and RID must be the
+ * account's. Whether that password is still the account's is the caller's judgement (the core's
+ * guard, from the facts recorded when it was issued); nothing here writes to the directory.
+ */
+export async function rebuildPackage(params: ProvisioningParams, previousPackage: string, account: AccountFacts, connection: ConnectionSettings): Promise<ProvisionResult> {
+  const v = validateParams(params);
+  let password: string;
+  try {
+    const old = parsePackage(previousPackage).facts;
+    if (old.machineName.toUpperCase() !== v.account.machineName.toUpperCase() || old.rid !== account.rid) {
+      throw new ProvisioningError('ERROR_INVALID_DATA', `the previous package is for ${old.machineName} (RID ${old.rid}), not ${account.samAccountName} (RID ${account.rid})`, { field: 'packageText' });
+    }
+    password = old.machinePassword;
+  } catch (e) {
+    // PackageFormatError messages carry offsets and structure names, never the password.
+    if (e instanceof PackageFormatError) throw new ProvisioningError('ERROR_INVALID_DATA', `the previous package cannot be read (${e.message})`, { field: 'packageText' });
+    throw e;
+  }
+  const { conn, discovery } = await openDomain(v.domain, connection);
+  try {
+    return await rebuildOne(conn, discovery, v.account, password, account);
+  } finally {
+    await conn.close();
+  }
 }
 
 /** Delete the account with that objectGUID; already gone is done. */

@@ -3,9 +3,12 @@
 // here is ever serialized: it may import freely, and it holds the connection settings the engine
 // configured (stack config), which must never reach the `__provider` string.
 import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from '@pulumi/pulumi/dynamic';
-import type { ConnectionSettings, JoinBackend, ProvisioningParams, ProvisionResult } from './backend';
+import type { AccountFacts, ConnectionSettings, JoinBackend, ProvisioningParams, ProvisionResult } from './backend';
+import { accountStatus, guardPackageStep, planSteps } from './account-lifecycle';
+import { dnEqual, parentDn } from './directory/escape';
+import { isOwnerMarker, ownerMarker } from './directory/ownership';
 import { ProvisioningError } from './errors';
-import { LdapBackend, validateParams } from './provisioning';
+import { inspectAccount, LdapBackend, moveAccountInto, rebuildPackage, validateParams } from './provisioning';
 import {
   changedFields,
   connectionFields,
@@ -13,6 +16,8 @@ import {
   connectionFromEnv,
   connectionOf,
   containsUnknown,
+  instanceOwnerTag,
+  isNetbiosDomainName,
   mergeConnection,
   toParams,
   unknownValue,
@@ -53,7 +58,7 @@ function backend(): JoinBackend {
 
 const stringFields = ['domain', 'machineName', 'machineAccountOU', 'dcName', 'netbiosName', 'siteName', 'primaryDnsDomain', 'sysvolRoot', 'url', 'bindUser', 'bindPassword'] as const;
 const listFields = ['certTemplateNames', 'machinePolicyNames', 'machinePolicyPaths', 'caCerts'] as const;
-const boolFields = ['startTls', 'insecureSkipTlsVerify'] as const;
+const boolFields = ['startTls', 'insecureSkipTlsVerify', 'allowPasswordResetAfterJoin', 'enableAccount'] as const;
 const optionNames = ['downlevelPrivSupport', 'reuseAccount', 'useDefaultPassword', 'skipAccountSearch', 'rootCaCerts', 'persistentSite'];
 
 function shapeFailures(news: Record<string, unknown>): CheckFailure[] {
@@ -64,6 +69,10 @@ function shapeFailures(news: Record<string, unknown>): CheckFailure[] {
     if (news[f] === undefined || news[f] === null || news[f] === '') fail(f, `${f} is required`);
   }
   for (const f of stringFields) if (known(news[f]) && typeof news[f] !== 'string') fail(f, `${f} must be a string`);
+  if (typeof news.domain === 'string' && news.domain !== unknownValue && isNetbiosDomainName(news.domain)) {
+    // One spelling per domain, so that a respelling is never another account: the DNS name.
+    fail('domain', `domain must be the DNS name of the domain (e.g. corp.example), not a NetBIOS domain name such as '${news.domain.trim().slice(0, 15)}'`);
+  }
   for (const f of boolFields) if (known(news[f]) && typeof news[f] !== 'boolean') fail(f, `${f} must be a boolean`);
   for (const f of listFields) {
     const v = news[f];
@@ -147,7 +156,6 @@ function provisioningFailures(inputs: PackageInputs): CheckFailure[] {
 }
 
 export async function check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<CheckResult> {
-  void olds;
   const failures = shapeFailures(news);
   // The provisioning rules judge what is well-formed; a property already at fault is left out.
   const rest: Record<string, unknown> = { ...news };
@@ -158,10 +166,28 @@ export async function check(olds: Record<string, unknown>, news: Record<string, 
   if (typeof rest.domain === 'string' && typeof rest.machineName === 'string') {
     for (const f of provisioningFailures(rest as unknown as PackageInputs)) if (!seen.has(f.property)) failures.push(f);
   }
-  return { inputs: news, failures };
+  // The preview shows inputs that changed: this one says what the update will do to the account.
+  return { inputs: { ...news, plannedChange: plannedChange(olds, news) }, failures };
 }
 
 // ---- diff ----
+
+/** What an update from olds to news does: 'create' (no olds), 'replace', 'none', or its steps
+ *  joined with '+' (move, rebuild, reset; account-lifecycle.ts). */
+function plannedChange(olds: Partial<PackageOutputs>, news: Partial<PackageInputs>): string {
+  if (olds.domain === undefined && olds.machineName === undefined) return 'create';
+  const c = changedFields(olds, news);
+  if (c.replaces.length > 0) return 'replace';
+  // Check gets the old inputs, not the outputs: whether a package exists to rebuild from is not
+  // known here, so the plan assumes one (the update's guard may still turn a rebuild into a reset).
+  const steps = planOf({ packageText: 'issued', ...olds }, news, c).steps;
+  return steps.length > 0 ? steps.join('+') : 'none';
+}
+
+function planOf(olds: Partial<PackageOutputs>, news: Partial<PackageInputs>, c = changedFields(olds, news)) {
+  const udp = (o: Partial<PackageInputs>) => o.options?.useDefaultPassword === true;
+  return planSteps(c.updates, udp(olds) !== udp(news), typeof olds.packageText === 'string' && olds.packageText !== '');
+}
 
 export async function diff(id: string, olds: Partial<PackageOutputs>, news: Partial<PackageInputs>): Promise<DiffResult> {
   void id;
@@ -176,6 +202,11 @@ export async function diff(id: string, olds: Partial<PackageOutputs>, news: Part
 
 // ---- create / update ----
 
+/** Drops undefined values: the engine's protobuf Struct has no undefined. */
+function plain<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
 function outputsOf(inputs: PackageInputs, r: ProvisionResult): PackageOutputs {
   return {
     ...inputs,
@@ -186,9 +217,25 @@ function outputsOf(inputs: PackageInputs, r: ProvisionResult): PackageOutputs {
   };
 }
 
+/** The owner marker of this instance (see instanceOwnerTag), when the inputs carry an ownerTag. */
+function instanceMarker(i: Partial<PackageInputs>): string | undefined {
+  return typeof i.ownerTag === 'string' && i.ownerTag !== '' && typeof i.domain === 'string' && typeof i.machineName === 'string'
+    ? ownerMarker(instanceOwnerTag(i.ownerTag, i.domain, i.machineName))
+    : undefined;
+}
+
 export async function create(inputs: PackageInputs): Promise<CreateResult> {
   const result = await backend().provision(toParams(inputs), connectionForInputs(inputs));
-  return { id: result.account.objectGuid, outs: outputsOf(inputs, result) };
+  const outs: PackageOutputs = plain({
+    ...outputsOf(inputs, result),
+    issued: result.issued ?? null,
+    // Just issued: current, and no logon can have used it yet.
+    packageCurrent: result.issued !== undefined,
+    joined: false,
+    managedSince: result.reused ? ('reuse' as const) : ('create' as const),
+    ownerMarker: instanceMarker(inputs),
+  });
+  return { id: result.account.objectGuid, outs };
 }
 
 export async function update(id: string, olds: PackageOutputs, news: PackageInputs): Promise<UpdateResult> {
@@ -197,29 +244,78 @@ export async function update(id: string, olds: PackageOutputs, news: PackageInpu
     // The engine replaces on these; an update here would be a bug in the engine or in diff.
     throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'a changed domain or machine name needs a replacement, not an update', { field: c.replaces[0] });
   }
-  if (c.updates.length === 0) {
+  const plan = planOf(olds, news, c);
+  if (plan.steps.length === 0) {
     // Only connection settings changed: nothing in the directory, and the issued package stays.
     return { outs: withConnectionOf(olds, news) };
   }
   const connection = connectionForInputs(news);
-  const b = backend();
   const guid = olds.objectGuid ?? id;
-  const current = await b.readAccount(guid, connection);
-  if (!current) {
+  const live = await inspectAccount(guid, connection);
+  if (!live) {
     throw new ProvisioningError('NERR_UserNotFound', `the computer account ${guid} no longer exists; run \`pulumi refresh\` to forget it, then \`pulumi up\` to create it again`, { field: 'machineName' });
   }
-  if (current.samAccountName.toLowerCase() !== `${news.machineName}$`.toLowerCase()) {
+  if (live.samAccountName.toLowerCase() !== `${news.machineName}$`.toLowerCase()) {
     // Renamed out of band: reuse by name would make another account. Nothing is written.
-    throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the computer account ${guid} is now named ${current.samAccountName}; rename it back or change machineName (which replaces the resource)`, { field: 'machineName' });
+    throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the computer account ${guid} is now named ${live.samAccountName}; rename it back or change machineName (which replaces the resource)`, { field: 'machineName' });
   }
-  // Same account: reuse it (a new password, so a new package); the backend moves it to the new OU.
+  const issued = olds.issued ?? undefined;
+  const hasPackage = typeof olds.packageText === 'string' && olds.packageText !== '';
+  const status = accountStatus(live.logon, issued, hasPackage);
+  // Judged before anything is written: a refused update leaves the account as it was.
+  const wanted = plan.steps.find((s): s is 'rebuild' | 'reset' => s !== 'move');
+  const packageStep = wanted
+    ? guardPackageStep(wanted, plan.because[0] ?? 'rotationTriggers', {
+        account: `${live.samAccountName} (${live.distinguishedName})`,
+        logon: live.logon,
+        issued,
+        status,
+        allowed: news.allowPasswordResetAfterJoin === true,
+      })
+    : undefined;
+
+  // 1. The move: a rename in the directory, never a password or userAccountControl write.
+  let account: AccountFacts = { distinguishedName: live.distinguishedName, objectGuid: live.objectGuid, objectSid: live.objectSid, rid: live.rid, samAccountName: live.samAccountName };
+  const ou = typeof news.machineAccountOU === 'string' && news.machineAccountOU !== '' ? news.machineAccountOU : undefined;
+  if (ou && !dnEqual(parentDn(account.distinguishedName), ou)) {
+    account = await moveAccountInto(account, ou, connection, news.domain);
+  }
+  const kept = {
+    issued: olds.issued ?? null,
+    managedSince: olds.managedSince ?? (olds.reused ? 'reuse' : 'create'),
+    ownerMarker: olds.ownerMarker ?? instanceMarker(olds),
+    enabled: status.enabled,
+  } as const;
+  if (!packageStep) {
+    // Only the OU: the package carries no DN, so the one issued stays valid as it is.
+    return {
+      outs: plain({
+        ...withConnectionOf(olds, news),
+        ...news,
+        ...account,
+        packageText: olds.packageText,
+        domainFacts: olds.domainFacts,
+        reused: olds.reused,
+        ...kept,
+        packageCurrent: status.packageCurrent,
+        joined: status.joined,
+      }),
+    };
+  }
+  if (packageStep === 'rebuild') {
+    // 2a. Same password, new content: nothing written to the directory.
+    const result = await rebuildPackage(toParams(news), olds.packageText, account, connection);
+    return { outs: plain({ ...outputsOf(news, result), ...kept, packageCurrent: true, joined: status.joined }) };
+  }
+  // 2b. The reset, last: the step that invalidates the package in state. Interrupted after it, the
+  // next run finds the package not current but no logon since, and may reset again.
   const params = toParams(news);
   params.options = { ...params.options, reuseAccount: true };
-  const result = await b.provision(params, connection);
-  if (result.account.objectGuid !== current.objectGuid) {
-    throw new ProvisioningError('NERR_UserExists', `the update reached another computer account (${result.account.objectGuid}) than the one this resource manages (${current.objectGuid})`, { field: 'machineName' });
+  const result = await backend().provision(params, connection);
+  if (result.account.objectGuid !== live.objectGuid) {
+    throw new ProvisioningError('NERR_UserExists', `the update reached another computer account (${result.account.objectGuid}) than the one this resource manages (${live.objectGuid})`, { field: 'machineName' });
   }
-  return { outs: outputsOf(news, result) };
+  return { outs: plain({ ...outputsOf(news, result), ...kept, issued: result.issued ?? null, packageCurrent: result.issued !== undefined, joined: false }) };
 }
 
 function withConnectionOf(olds: PackageOutputs, news: PackageInputs): PackageOutputs {
@@ -232,38 +328,53 @@ function withConnectionOf(olds: PackageOutputs, news: PackageInputs): PackageOut
 
 // ---- read / delete ----
 
-function parentDn(dn: string): string {
-  // The first unescaped comma separates the RDN from its parent.
-  for (let i = 0; i < dn.length; i++) {
-    if (dn[i] === '\\') i++;
-    else if (dn[i] === ',') return dn.slice(i + 1);
-  }
-  return '';
-}
-
+/** Refresh (state in props) and import (only the program's inputs in props). Searches only:
+ *  refresh never writes to the directory. */
 export async function read(id: string, props: Partial<PackageOutputs>): Promise<ReadResult> {
   const guid = props.objectGuid ?? id;
-  const facts = await backend().readAccount(guid, connectionForState(props));
-  if (!facts) return { id: '', props: {} };
+  const live = await inspectAccount(guid, connectionForState(props));
+  if (!live) return { id: '', props: {} };
   const importing = props.objectGuid === undefined;
+  const { logon, description, ...facts } = live;
+  void description;
   const outs: Partial<PackageOutputs> = { ...props, ...facts };
-  // Moved out of band: the declared OU follows, so the next `pulumi up` shows the move back.
-  const sameDn = (a: string, b: string) => a.replace(/,\s+/g, ',').toLowerCase() === b.replace(/,\s+/g, ',').toLowerCase();
-  if (props.machineAccountOU && !sameDn(parentDn(facts.distinguishedName), props.machineAccountOU)) {
-    outs.machineAccountOU = parentDn(facts.distinguishedName);
-  }
+  // Moved out of band: the declared OU follows, so the next `pulumi up` shows the move back. An
+  // equivalent spelling of the same DN is no move.
+  const parent = parentDn(facts.distinguishedName);
+  if (props.machineAccountOU && !dnEqual(parent, props.machineAccountOU)) outs.machineAccountOU = parent;
   if (importing) {
     // The account's own name, so that importing under another machineName shows as a difference.
     const name = facts.samAccountName.replace(/\$$/, '');
     if (name.toLowerCase() !== String(props.machineName ?? '').toLowerCase()) outs.machineName = name;
-    // An imported account has no package yet: the next update (e.g. a rotationTriggers change) issues one.
+    // An imported account has no package yet: the next update (e.g. a rotationTriggers change)
+    // issues one, under the joined-machine guard from the start (no issue facts: any logon counts).
     outs.packageText = '';
     outs.domainFacts = null;
     outs.reused = true;
+    outs.issued = null;
+    outs.managedSince = 'import';
   }
-  return { id: facts.objectGuid, props: outs };
+  const status = accountStatus(logon, outs.issued ?? undefined, typeof outs.packageText === 'string' && outs.packageText !== '');
+  outs.packageCurrent = status.packageCurrent;
+  outs.joined = status.joined;
+  outs.enabled = status.enabled;
+  return { id: facts.objectGuid, props: plain(outs) };
 }
 
+/** Destroy: the account goes only while it is still this instance's. One that carries another
+ *  owner's marker (taken over with reuseAccount by another resource or caller) stays, and a
+ *  warning says so. */
 export async function del(id: string, props: Partial<PackageOutputs>): Promise<void> {
-  await backend().deleteAccount(props.objectGuid ?? id, connectionForState(props));
+  const guid = props.objectGuid ?? id;
+  const connection = connectionForState(props);
+  const live = await inspectAccount(guid, connection);
+  if (!live) return;
+  const ours = [props.ownerMarker, instanceMarker(props), props.ownerTag ? ownerMarker(props.ownerTag) : undefined].filter((m): m is string => !!m);
+  if (isOwnerMarker(live.description) && !ours.includes(live.description!)) {
+    console.warn(
+      `odj: left the computer account ${live.samAccountName} (${live.distinguishedName}, ${guid}) in place: another resource or caller has taken it over (its owner marker is not this resource's)`,
+    );
+    return;
+  }
+  await backend().deleteAccount(guid, connection);
 }

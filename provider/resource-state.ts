@@ -3,7 +3,8 @@
 // say how to reach the directory; where connection settings come from. No I/O except reading a CA
 // file named by config or environment.
 import { readFileSync } from 'node:fs';
-import type { AccountFacts, ConnectionSettings, DomainFacts, ProvisioningParams } from './backend';
+import type { AccountFacts, ConnectionSettings, DomainFacts, IssuedFacts, ProvisioningParams } from './backend';
+import { dnEqual } from './directory/escape';
 import { connectionEnvKeys, isTrueFlag } from './connection-env';
 
 /** The resolved inputs, as the engine hands them to the provider: the provisioning parameters and
@@ -15,6 +16,16 @@ export interface PackageInputs extends ProvisioningParams, ConnectionSettings {
   /** Set by the resource class (project/stack/type/name): marks the accounts it creates. Never a
    *  reason for a diff: it only matters between a failed create and its retry. */
   ownerTag?: string;
+  /** Lets an update reset the password of an account that has logged on since its package was
+   *  issued, or whose password was changed elsewhere (account-lifecycle.ts). Never a reason for a
+   *  diff on its own: set it for the one update that needs it, then remove it. */
+  allowPasswordResetAfterJoin?: boolean;
+  /** Re-enable an account an administrator disabled, when the package is issued (create or a
+   *  password reset). Without it, a disabled account stays disabled. */
+  enableAccount?: boolean;
+  /** Written by check: what an update with these inputs does (create, none, move, rebuild, reset,
+   *  joined with '+'), so that the preview shows it. Never a reason for a diff. */
+  plannedChange?: string;
 }
 
 /** What the provider returns and the engine stores as outputs. */
@@ -24,6 +35,20 @@ export interface PackageOutputs extends PackageInputs, AccountFacts {
   domainFacts: DomainFacts | null;
   /** true when the package was made for an account that already existed */
   reused: boolean;
+  /** pwdLastSet right after the password in packageText was set, and the DC that set it; absent
+   *  after an import or in a state from before they were kept */
+  issued?: IssuedFacts | null;
+  /** Refreshed from the directory: the account's password is still the one in packageText. */
+  packageCurrent?: boolean;
+  /** Refreshed from the directory: the account has logged on since packageText was issued. */
+  joined?: boolean;
+  /** Refreshed from the directory: userAccountControl has no ACCOUNTDISABLE. */
+  enabled?: boolean;
+  /** 'create' (this resource made the account), 'reuse' (took it over with reuseAccount), 'import' */
+  managedSince?: 'create' | 'reuse' | 'import';
+  /** The owner marker this instance wrote or expects in the account's description (a hash;
+   *  ownership.ts); destroy deletes only an account that still carries it or no other one. */
+  ownerMarker?: string;
 }
 
 /** A changed value here means another computer account: replace. */
@@ -84,18 +109,44 @@ function sameName(a: unknown, b: unknown): boolean {
   return typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : sameValue(a, b);
 }
 
+/** The one form a DNS domain name is compared in: trimmed, no trailing dot, lower case. */
+export function canonicalDomain(domain: string): string {
+  return domain.trim().replace(/\.$/, '').toLowerCase();
+}
+
+/** True when the text names a domain by its NetBIOS name (no dot), which the resource refuses. */
+export function isNetbiosDomainName(domain: string): boolean {
+  const c = canonicalDomain(domain);
+  return c !== '' && !c.includes('.');
+}
+
+/** Same domain: the canonical forms are equal, or the state says the old (NetBIOS) spelling is the
+ *  new DNS name's domain (states written before NetBIOS names were refused). */
+function sameDomain(olds: Partial<PackageOutputs>, news: Partial<PackageInputs>): boolean {
+  const [a, b] = [olds.domain, news.domain];
+  if (typeof a !== 'string' || typeof b !== 'string') return sameValue(a, b);
+  if (canonicalDomain(a) === canonicalDomain(b)) return true;
+  const f = olds.domainFacts;
+  return !!f && canonicalDomain(a) === f.netbiosDomainName.toLowerCase() && canonicalDomain(b) === canonicalDomain(f.dnsDomainName);
+}
+
+/** OUs compare as AD compares DNs (escape.ts dnEqual): a respelling is no move. */
+function sameOu(a: unknown, b: unknown): boolean {
+  return typeof a === 'string' && typeof b === 'string' && a !== '' && b !== '' ? dnEqual(a, b) : sameValue(a, b);
+}
+
 export interface InputChanges {
   replaces: string[];
   updates: string[];
   connection: string[];
 }
 
-export function changedFields(olds: Partial<PackageInputs>, news: Partial<PackageInputs>): InputChanges {
+export function changedFields(olds: Partial<PackageOutputs>, news: Partial<PackageInputs>): InputChanges {
   const changed = (f: keyof PackageInputs, same: (a: unknown, b: unknown) => boolean) =>
     containsUnknown(news[f]) || !same(olds[f], news[f]);
   return {
-    replaces: replaceFields.filter((f) => changed(f, sameName)),
-    updates: updateFields.filter((f) => changed(f, sameValue)),
+    replaces: replaceFields.filter((f) => (f === 'domain' ? containsUnknown(news.domain) || !sameDomain(olds, news) : changed(f, sameName))),
+    updates: updateFields.filter((f) => changed(f, f === 'machineAccountOU' ? sameOu : sameValue)),
     connection: connectionFields.filter((f) => changed(f, sameValue)),
   };
 }
@@ -106,8 +157,21 @@ export function toParams(i: PackageInputs): ProvisioningParams {
     const v = i[f];
     if (v !== undefined && v !== null) (p as unknown as Record<string, unknown>)[f] = v;
   }
-  if (typeof i.ownerTag === 'string' && i.ownerTag !== '') p.ownerTag = i.ownerTag;
+  if (typeof i.ownerTag === 'string' && i.ownerTag !== '') p.ownerTag = instanceOwnerTag(i.ownerTag, i.domain, i.machineName);
+  // Passed on for the backend that knows it (re-enabling is explicit; see PackageInputs).
+  if (i.enableAccount === true) (p as unknown as Record<string, unknown>).enableAccount = true;
   return p;
+}
+
+/**
+ * The owner tag of one resource instance: the resource's own tag (project/stack/type/name) with the
+ * canonical domain and the machine name it creates. The account's marker is a hash of it, so a
+ * replacement (another machineName, or another domain) never carries the marker of the account it
+ * replaces and cannot adopt it, while a create retried after an interruption (same inputs, no state:
+ * the engine gives dynamic providers no URN) still finds its own account.
+ */
+export function instanceOwnerTag(ownerTag: string, domain: string, machineName: string): string {
+  return `${ownerTag}|${canonicalDomain(domain)}|${machineName.toUpperCase()}`;
 }
 
 /** The connection settings written in the inputs or state. */
