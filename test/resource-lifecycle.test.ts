@@ -7,14 +7,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Attribute, Change } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findRepoRoot, startHost, type ProviderHost, type Props } from '../examples/runner/engine';
+import { findRepoRoot, loadNative, runProgram, startHost, type ProviderHost, type Props } from '../examples/runner/engine';
 import { parsePackage } from '../provider/odj';
 import { RegTypes } from '../provider/odj/registry-pol';
 import { polXml, sambaWritePol, tempDir } from './certs-policies-fixtures';
 import { testDc } from './support/dc';
 import { FaultProxy } from './support/fault-proxy';
 import { accountBySam, deleteAccount, deleteTree, ensureOu, withLdap } from './support/ldap';
-import { requestOdjAndTestJoin } from './support/peers';
+import { requestOdjAndTestJoin, sambaProvision } from './support/peers';
 import { buildAndProbe } from './support/provider-probe';
 
 const root = findRepoRoot();
@@ -24,6 +24,7 @@ const names: string[] = [];
 const packages: string[] = [];
 const hosts: ProviderHost[] = [];
 let providerText = '';
+let main = '';
 let h: ProviderHost;
 let ouA = '';
 let ouB = '';
@@ -95,7 +96,7 @@ async function create(name: string, extra: Props = {}): Promise<{ id: string; pr
 }
 
 beforeAll(async () => {
-  ({ providerText } = await buildAndProbe(outDir));
+  ({ providerText, main } = await buildAndProbe(outDir));
   [ouA, ouB] = await Promise.all([ensureOu('OdjU16A'), ensureOu('OdjU16B')]);
   // An OU whose name needs escaping (a comma) and holds a non-ASCII letter: spelled several ways below.
   ouOdd = await withLdap(async (c) => {
@@ -326,6 +327,37 @@ describe('issue 17: never delete, take over or undo what is not the resource own
     } finally {
       await proxy.close();
     }
+  });
+
+  it('an imported account that has logged on (made and used elsewhere) is under the guard from the start', async () => {
+    const name = machineName();
+    const made = await sambaProvision({ machineName: name }); // Samba's provisioning logs on with the new password
+    packages.push(made.text);
+    const acct = (await accountBySam(`${name}$`))!;
+    const inputs: Props = { __provider: providerText, domain: dc.domain, machineName: name, rotationTriggers: { g: '1' } };
+    const imported = await h.read('imp', acct.guid, {}, inputs);
+    expect(imported.props).toMatchObject({ managedSince: 'import', packageText: '', issued: null, packageCurrent: false, joined: true });
+    const t0 = (await truth(`${name}$`))!;
+    await expect(up('imp', acct.guid, imported.props, { ...inputs, rotationTriggers: { g: '2' } })).rejects.toThrow(/ERROR_DS_UNWILLING_TO_PERFORM \(8245\): rotationTriggers: refusing to reset the password .*imported/);
+    expect(await truth(`${name}$`)).toMatchObject({ pwdLastSet: t0.pwdLastSet, uSNChanged: t0.uSNChanged });
+  });
+
+  it('the engine stand-in strips secrets for a host that does not accept them, as the engine does', async () => {
+    expect(h.acceptsSecrets).toBe(false);
+    const name = machineName();
+    // bindPassword is wrapped as a secret by the resource class; Check must see a plain string.
+    const run = await runProgram(
+      () => {
+        const { OfflineJoinPackage } = loadNative(main) as typeof import('../provider/index');
+        new OfflineJoinPackage('sec', { domain: dc.domain, machineName: name, bindUser: dc.adminUser, bindPassword: dc.adminPassword });
+        return {};
+      },
+      { config: {}, project: 'odj', preview: false, host: h, packageMain: main },
+    );
+    const r = run.resources.find((x) => x.name === 'sec')!;
+    packages.push(String(r.outputs!.packageText));
+    expect(r.id).toBe((await accountBySam(`${name}$`))?.guid);
+    expect(r.outputs!.bindPassword).toBe(dc.adminPassword);
   });
 
   it('no secret reached the host logs', () => {
