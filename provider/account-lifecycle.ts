@@ -12,7 +12,10 @@
 //   or whose password someone else changed, unless the caller says so explicitly.
 // No I/O here: the facts come from the directory (provisioning.ts inspectAccount) and from state.
 import type { IssuedFacts, LogonFacts } from './backend';
+import { filetimeToIso } from './directory/accounts';
 import { ProvisioningError } from './errors';
+
+export { filetimeToIso };
 
 export type UpdateStep = 'move' | 'rebuild' | 'reset';
 
@@ -93,13 +96,6 @@ export function accountStatus(logon: LogonFacts, issued: IssuedFacts | undefined
     joined: lastLogon > since || (issued === undefined && logon.logonCount > 0),
     enabled: logon.enabled,
   };
-}
-
-/** FILETIME (100 ns since 1601) as an ISO time, or 'never'. */
-export function filetimeToIso(ft: string | undefined): string {
-  const t = big(ft);
-  if (t === 0n || t >= 0x7fffffffffffffffn) return 'never';
-  return new Date(Number((t - 116444736000000000n) / 10000n)).toISOString();
 }
 
 export interface GuardFacts {

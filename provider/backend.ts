@@ -121,6 +121,9 @@ export interface ProvisionResult {
    *  Absent when the backend cannot tell (the native one), or when the package was rebuilt around
    *  a password set earlier (the earlier facts still hold). */
   issued?: IssuedFacts;
+  /** What the caller should know although it worked, e.g. that a reuse reset the password of an
+   *  account a machine had logged on with. No secret. */
+  warnings?: string[];
 }
 
 export interface JoinBackend {

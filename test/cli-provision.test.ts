@@ -96,6 +96,14 @@ describe('odj provision', () => {
     expect(parsePackage(new Uint8Array(readFileSync(reuseFile))).facts.options).toBe(2); // REUSE_ACCOUNT
     const joined = await requestOdjAndTestJoin(readFileSync(reuseFile), name);
     expect(joined.joined, joined.output).toBe(true);
+    expect(reused.stderr).toBe(''); // nothing had logged on with the password it replaced
+    // A machine has logged on with that password now: --reuse still resets (djoin's meaning) and says so.
+    const reuse2 = join(tmp.dir, `${name}-reuse2.txt`);
+    const again2 = await odj(['provision', ...args, '--machine', name, '--reuse', '--savefile', reuse2, '--json'], { env });
+    expect(again2.code, again2.stderr).toBe(0);
+    expect(again2.stderr).toMatch(new RegExp(`^odj: warning: ${name}\\$ had logged on since its password was last set \\(last logon 20.*reset the password.*trust relationship.*\n$`));
+    expect(JSON.parse(again2.stdout).warnings).toEqual([expect.stringMatching(/had logged on since/)]);
+    expectNoPassword(again2, readFileSync(reuse2));
   });
 
   it('--machineou creates the account in that OU; a missing OU is a DC error, exit 1', async () => {

@@ -22,7 +22,7 @@ export const Uac = {
 } as const;
 
 const TREE_DELETE_OID = '1.2.840.113556.1.4.805';
-const ACCOUNT_ATTRIBUTES = ['distinguishedName', 'objectGUID', 'objectSid', 'sAMAccountName', 'userAccountControl', 'objectClass', 'description', 'pwdLastSet'];
+const ACCOUNT_ATTRIBUTES = ['distinguishedName', 'objectGUID', 'objectSid', 'sAMAccountName', 'userAccountControl', 'objectClass', 'description', 'pwdLastSet', 'lastLogon', 'lastLogonTimestamp'];
 const BINARY = ['objectGUID', 'objectSid'];
 
 export interface FoundAccount extends AccountFacts {
@@ -32,6 +32,25 @@ export interface FoundAccount extends AccountFacts {
   description?: string;
   /** FILETIME of the last password set, as a decimal string ('0' when never set) */
   pwdLastSet?: string;
+  /** FILETIME of the latest logon this DC knows of (lastLogon or lastLogonTimestamp), '0' for none */
+  lastLogon?: string;
+}
+
+const filetime = (v: unknown): bigint => {
+  const s = String(first(v) ?? '0');
+  return /^\d+$/.test(s) ? BigInt(s) : 0n;
+};
+
+/** An AD FILETIME (100 ns since 1601, UTC; decimal string) as an ISO time, or 'never'. */
+export function filetimeToIso(ft: string | undefined): string {
+  const t = ft !== undefined && /^\d+$/.test(ft) ? BigInt(ft) : 0n;
+  if (t === 0n || t >= 0x7fffffffffffffffn) return 'never';
+  return new Date(Number((t - 116444736000000000n) / 10000n)).toISOString();
+}
+
+/** True when the account logged on after its password was last set: a machine uses that password. */
+export function loggedOnSincePasswordSet(a: Pick<FoundAccount, 'pwdLastSet' | 'lastLogon'>): boolean {
+  return filetime(a.lastLogon) > filetime(a.pwdLastSet);
 }
 
 const first = (v: unknown): unknown => (Array.isArray(v) ? v[0] : v);
@@ -54,6 +73,7 @@ function toAccount(e: Record<string, unknown>): FoundAccount {
     isComputer: classes.includes('computer'),
     ...(first(e.description) !== undefined ? { description: String(first(e.description)) } : {}),
     ...(first(e.pwdLastSet) !== undefined ? { pwdLastSet: String(first(e.pwdLastSet)) } : {}),
+    lastLogon: String(filetime(e.lastLogon) > filetime(e.lastLogonTimestamp) ? filetime(e.lastLogon) : filetime(e.lastLogonTimestamp)),
   };
 }
 
@@ -65,14 +85,10 @@ export async function readLogonFacts(conn: DirectoryConnection, dn: string, dcNa
   const r = await conn.run({ action: `reading the logon facts of ${dn}` }, () => conn.client.search(dn, { scope: 'base', attributes: LOGON_ATTRIBUTES }));
   const e = r.searchEntries[0];
   if (!e) throw new ProvisioningError('ERROR_DS_NO_SUCH_OBJECT', `${dn} is not there`);
-  const filetime = (v: unknown): string => {
-    const s = String(first(v) ?? '0');
-    return /^\d+$/.test(s) ? s : '0';
-  };
   return {
-    pwdLastSet: filetime(e.pwdLastSet),
-    lastLogon: filetime(e.lastLogon),
-    lastLogonTimestamp: filetime(e.lastLogonTimestamp),
+    pwdLastSet: String(filetime(e.pwdLastSet)),
+    lastLogon: String(filetime(e.lastLogon)),
+    lastLogonTimestamp: String(filetime(e.lastLogonTimestamp)),
     logonCount: Number(first(e.logonCount) ?? 0) || 0,
     enabled: (Number(first(e.userAccountControl) ?? 0) & Uac.ACCOUNTDISABLE) === 0,
     dcName,

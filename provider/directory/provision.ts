@@ -4,7 +4,7 @@
 import type { AccountFacts, ConnectionSettings, IssuedFacts, ProvisionResult } from '../backend';
 import { ProvisioningError } from '../errors';
 import { buildPackage, packageToText, type JoinProvider2, type PackageFacts } from '../odj';
-import { createAccount, deleteByDn, findAccountBySamName, readLogonFacts, reuseAccount, type FoundAccount } from './accounts';
+import { createAccount, deleteByDn, filetimeToIso, findAccountBySamName, loggedOnSincePasswordSet, readLogonFacts, reuseAccount, type FoundAccount } from './accounts';
 import { DirectoryConnection } from './connection';
 import { completeDiscovery, pingDomainController, type Discovery } from './discovery';
 import { isDnWithin, parseDn } from './escape';
@@ -74,6 +74,7 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
   const password: Secret = secret(req.useDefaultPassword ? defaultMachinePassword(req.machineName) : generateMachinePassword(), 'machinePassword');
   const existing = req.skipAccountSearch ? null : await findAccountBySamName(conn, d.head.dn, sam);
   const marker = req.ownerTag !== undefined ? { ownerMarker: ownerMarker(req.ownerTag) } : {};
+  const warnings: string[] = [];
   let account: FoundAccount;
   // created: this call (or an earlier failed call for the same owner) made the account, so a
   // failure before the package is returned removes it again.
@@ -87,6 +88,8 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
     } else {
       refuseExisting(existing, req, sam);
       account = await reuseAccount(conn, existing, { password, containerDn: req.machineAccountOU, ...marker });
+      // djoin's reuse resets, and so does ours; but say so when a machine was using the password.
+      if (loggedOnSincePasswordSet(existing)) warnings.push(resetAfterLogonWarning(existing));
     }
   } else {
     try {
@@ -124,6 +127,7 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
     };
     const result = packageFor(d, req, password.reveal(), account, content, !created);
     result.issued = issued; // set on the object: a spread would drop its redacted view
+    if (warnings.length > 0) result.warnings = warnings;
     return result;
   } catch (e) {
     // Never leave a half-made account: the one we just created goes again.
@@ -182,6 +186,13 @@ export async function rebuildOne(conn: DirectoryConnection, d: Discovery, req: A
     if (e instanceof ProvisioningError) throw e;
     throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the package could not be built (${(e as Error).name})`);
   }
+}
+
+function resetAfterLogonWarning(a: FoundAccount): string {
+  return (
+    `${a.samAccountName} had logged on since its password was last set (last logon ${filetimeToIso(a.lastLogon)}, password set ${filetimeToIso(a.pwdLastSet)}): ` +
+    'reusing it reset the password, so a machine joined with the previous one loses its trust relationship with the domain until it joins with this package'
+  );
 }
 
 /** An existing account is our own orphan when it carries the caller's marker and was created by
