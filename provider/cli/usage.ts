@@ -96,14 +96,21 @@ Examples:
   odj provision --domain corp.example --batch machines.txt --savedir packages/ \\
       --user admin@corp.example --password-file pw.txt --cafile ca.pem`,
 
-  inspect: `Usage: odj inspect FILE|- [--json] [--show-secrets]
+  inspect: `Usage: odj inspect FILE|- [--json] [--show-secrets] [--live --user USER [--issued PWDLASTSET] ...]
 
 Decodes an offline domain join package in any form (binary, base64 text, or djoin's UTF-16
 file form; - reads stdin) and prints every field. The machine password is redacted.
 
 Options:
   --json           print a JSON object instead of text
-  --show-secrets   print the machine password and private key bytes too`,
+  --show-secrets   print the machine password and private key bytes too
+  --live           also ask the directory (searches only; no logon with the package): does the
+                   account exist, is it the package's (same SID), when was its password set and
+                   did it log on since; with --issued, whether the package is still current
+  --issued N       the pwdLastSet recorded when the package was issued ("issued" in
+                   odj provision --json, or the Pulumi output issued.pwdLastSet)
+  --dcname DC      the DC to ask (default: the one named in the package)
+  connection       --url --starttls --user --password-file --cafile --timeout, as for provision`,
 
   unattend: `Usage: odj unattend FILE|- [--arch amd64|arm64]... [--out FILE]
 
