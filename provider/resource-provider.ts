@@ -3,12 +3,13 @@
 // here is ever serialized: it may import freely, and it holds the connection settings the engine
 // configured (stack config), which must never reach the `__provider` string.
 import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from '@pulumi/pulumi/dynamic';
-import type { AccountFacts, ConnectionSettings, JoinBackend, ProvisioningParams, ProvisionResult } from './backend';
-import { accountStatus, guardPackageStep, planSteps } from './account-lifecycle';
+import type { ConnectionSettings, JoinBackend, ProvisioningParams, ProvisionResult } from './backend';
+import { accountStatus, planSteps } from './account-lifecycle';
+import { updateAccount } from './account-update';
 import { dnEqual, parentDn } from './directory/escape';
 import { isOwnerMarker, ownerMarker } from './directory/ownership';
 import { ProvisioningError } from './errors';
-import { inspectAccount, LdapBackend, moveAccountInto, rebuildPackage, validateParams } from './provisioning';
+import { inspectAccount, LdapBackend, validateParams } from './provisioning';
 import {
   changedFields,
   connectionFields,
@@ -249,73 +250,27 @@ export async function update(id: string, olds: PackageOutputs, news: PackageInpu
     // Only connection settings changed: nothing in the directory, and the issued package stays.
     return { outs: withConnectionOf(olds, news) };
   }
-  const connection = connectionForInputs(news);
-  const guid = olds.objectGuid ?? id;
-  const live = await inspectAccount(guid, connection);
-  if (!live) {
-    throw new ProvisioningError('NERR_UserNotFound', `the computer account ${guid} no longer exists; run \`pulumi refresh\` to forget it, then \`pulumi up\` to create it again`, { field: 'machineName' });
-  }
-  if (live.samAccountName.toLowerCase() !== `${news.machineName}$`.toLowerCase()) {
-    // Renamed out of band: reuse by name would make another account. Nothing is written.
-    throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the computer account ${guid} is now named ${live.samAccountName}; rename it back or change machineName (which replaces the resource)`, { field: 'machineName' });
-  }
-  const issued = olds.issued ?? undefined;
-  const hasPackage = typeof olds.packageText === 'string' && olds.packageText !== '';
-  const status = accountStatus(live.logon, issued, hasPackage);
-  // Judged before anything is written: a refused update leaves the account as it was.
-  const wanted = plan.steps.find((s): s is 'rebuild' | 'reset' => s !== 'move');
-  const packageStep = wanted
-    ? guardPackageStep(wanted, plan.because[0] ?? 'rotationTriggers', {
-        account: `${live.samAccountName} (${live.distinguishedName})`,
-        logon: live.logon,
-        issued,
-        status,
-        allowed: news.allowPasswordResetAfterJoin === true,
-      })
-    : undefined;
-
-  // 1. The move: a rename in the directory, never a password or userAccountControl write.
-  let account: AccountFacts = { distinguishedName: live.distinguishedName, objectGuid: live.objectGuid, objectSid: live.objectSid, rid: live.rid, samAccountName: live.samAccountName };
-  const ou = typeof news.machineAccountOU === 'string' && news.machineAccountOU !== '' ? news.machineAccountOU : undefined;
-  if (ou && !dnEqual(parentDn(account.distinguishedName), ou)) {
-    account = await moveAccountInto(account, ou, connection, news.domain);
-  }
+  const udp = (o: Partial<PackageInputs>) => o.options?.useDefaultPassword === true;
+  const done = await updateAccount(
+    backend(),
+    { objectGuid: olds.objectGuid ?? id, packageText: typeof olds.packageText === 'string' ? olds.packageText : '', issued: olds.issued ?? undefined },
+    toParams(news),
+    connectionForInputs(news),
+    { changed: c.updates, useDefaultPasswordChanged: udp(olds) !== udp(news), allowPasswordResetAfterJoin: news.allowPasswordResetAfterJoin === true },
+  );
   const kept = {
-    issued: olds.issued ?? null,
     managedSince: olds.managedSince ?? (olds.reused ? 'reuse' : 'create'),
     ownerMarker: olds.ownerMarker ?? instanceMarker(olds),
-    enabled: status.enabled,
+    issued: done.issued ?? null,
+    packageCurrent: done.status.packageCurrent,
+    joined: done.status.joined,
+    enabled: done.status.enabled,
   } as const;
-  if (!packageStep) {
+  if (!done.result) {
     // Only the OU: the package carries no DN, so the one issued stays valid as it is.
-    return {
-      outs: plain({
-        ...withConnectionOf(olds, news),
-        ...news,
-        ...account,
-        packageText: olds.packageText,
-        domainFacts: olds.domainFacts,
-        reused: olds.reused,
-        ...kept,
-        packageCurrent: status.packageCurrent,
-        joined: status.joined,
-      }),
-    };
+    return { outs: plain({ ...withConnectionOf(olds, news), ...news, ...done.account, ...kept }) };
   }
-  if (packageStep === 'rebuild') {
-    // 2a. Same password, new content: nothing written to the directory.
-    const result = await rebuildPackage(toParams(news), olds.packageText, account, connection);
-    return { outs: plain({ ...outputsOf(news, result), ...kept, packageCurrent: true, joined: status.joined }) };
-  }
-  // 2b. The reset, last: the step that invalidates the package in state. Interrupted after it, the
-  // next run finds the package not current but no logon since, and may reset again.
-  const params = toParams(news);
-  params.options = { ...params.options, reuseAccount: true };
-  const result = await backend().provision(params, connection);
-  if (result.account.objectGuid !== live.objectGuid) {
-    throw new ProvisioningError('NERR_UserExists', `the update reached another computer account (${result.account.objectGuid}) than the one this resource manages (${live.objectGuid})`, { field: 'machineName' });
-  }
-  return { outs: plain({ ...outputsOf(news, result), ...kept, issued: result.issued ?? null, packageCurrent: result.issued !== undefined, joined: false }) };
+  return { outs: plain({ ...outputsOf(news, done.result), ...kept }) };
 }
 
 function withConnectionOf(olds: PackageOutputs, news: PackageInputs): PackageOutputs {
