@@ -17,6 +17,13 @@ import { ProvisioningError } from './errors';
 
 export { filetimeToIso };
 
+/** Issue facts taken from the account as it is now, for a password set by a backend that cannot
+ *  tell when (the native one): logons already there count as the producer's own. */
+export function issuedFactsFrom(logon: LogonFacts): IssuedFacts {
+  const seen = [logon.lastLogon, logon.lastLogonTimestamp].map(big).reduce((a, b) => (a > b ? a : b));
+  return { pwdLastSet: logon.pwdLastSet, dcName: logon.dcName, ...(seen > big(logon.pwdLastSet) ? { seenLogon: String(seen) } : {}) };
+}
+
 export type UpdateStep = 'move' | 'rebuild' | 'reset';
 
 /** The explicit input that lets a reset (or a rebuild that must become one) go ahead on an account
@@ -83,16 +90,17 @@ const big = (s: string | undefined): bigint => (s !== undefined && /^\d+$/.test(
 /**
  * packageCurrent: pwdLastSet is still what it was right after the package's password was set (the
  * DC writes pwdLastSet with every password change, whoever makes it). joined: a logon after that
- * moment, by lastLogon (the asked DC, every logon) or lastLogonTimestamp (replicated, but moved
+ * moment (or after the producer's own logon, seenLogon), by lastLogon (the asked DC, every logon) or lastLogonTimestamp (replicated, but moved
  * only when ~9–14 days old): a logon at another DC on an account that logged on recently may go
  * unseen until then. Without issue facts (an imported account, a state from an older version)
  * nothing is known to be current, and any logon ever counts.
  */
 export function accountStatus(logon: LogonFacts, issued: IssuedFacts | undefined, hasPackage: boolean): AccountStatus {
-  const since = big(issued?.pwdLastSet);
+  const setAt = big(issued?.pwdLastSet);
+  const since = big(issued?.seenLogon) > setAt ? big(issued?.seenLogon) : setAt;
   const lastLogon = big(logon.lastLogon) > big(logon.lastLogonTimestamp) ? big(logon.lastLogon) : big(logon.lastLogonTimestamp);
   return {
-    packageCurrent: hasPackage && issued !== undefined && big(logon.pwdLastSet) === since && since > 0n,
+    packageCurrent: hasPackage && issued !== undefined && big(logon.pwdLastSet) === setAt && setAt > 0n,
     joined: lastLogon > since || (issued === undefined && logon.logonCount > 0),
     enabled: logon.enabled,
   };

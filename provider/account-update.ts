@@ -4,7 +4,7 @@
 // the rebuild (our codec, around the password of the package issued earlier) live here, in the
 // core; only the reset is the backend's own provisioning (NETSETUP_PROVISION_REUSE_ACCOUNT). The
 // facts the guard needs (pwdLastSet, logons) come from the directory over LDAP for every backend.
-import { accountStatus, guardPackageStep, planSteps, type AccountStatus, type UpdateStep } from './account-lifecycle';
+import { accountStatus, guardPackageStep, issuedFactsFrom, planSteps, type AccountStatus, type UpdateStep } from './account-lifecycle';
 import type { AccountFacts, ConnectionSettings, IssuedFacts, JoinBackend, ProvisioningParams, ProvisionResult } from './backend';
 import { dnEqual, parentDn } from './directory/escape';
 import { ProvisioningError } from './errors';
@@ -88,7 +88,7 @@ export async function updateAccount(backend: JoinBackend, previous: IssuedPackag
   // Read back: whether the account is enabled now (re-enabling is the caller's explicit choice),
   // and, for a backend that cannot tell when it set the password (the native one), pwdLastSet.
   const after = await inspectAccount(live.objectGuid, connection);
-  const issued = result.issued ?? (after ? { pwdLastSet: after.logon.pwdLastSet, dcName: after.logon.dcName } : undefined);
+  const issued = result.issued ?? (after ? issuedFactsFrom(after.logon) : undefined);
   const account2 = result.account.objectGuid ? result.account : { ...result.account, objectGuid: live.objectGuid, distinguishedName: after?.distinguishedName ?? account.distinguishedName };
   return { steps: [...steps, 'reset'], account: account2, result, issued, status: { packageCurrent: issued !== undefined, joined: false, enabled: after?.logon.enabled ?? status.enabled } };
 }

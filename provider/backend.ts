@@ -106,6 +106,10 @@ export interface LogonFacts {
 export interface IssuedFacts {
   pwdLastSet: string;
   dcName: string;
+  /** The latest logon already there when the facts were taken (FILETIME), when later than
+   *  pwdLastSet: Samba's own provisioning (libnetapi, `net offlinejoin`) logs on with the new
+   *  password itself. Only logons after it mean a machine joined. */
+  seenLogon?: string;
 }
 
 export interface ProvisionResult {

@@ -5,7 +5,7 @@ export {
   provision, provisionMany, readAccount, deleteAccount, validateParams, LdapBackend,
   optionBits, optionsFromBits, ProvisionOptionBits, type BatchOutcome, type ValidatedParams,
 } from './provisioning';
-export { inspectAccount, rebuildPackage, moveAccountInto, type LiveAccount } from './provisioning';
+export { inspectAccount, readIssuedFacts, rebuildPackage, moveAccountInto, type LiveAccount } from './provisioning';
 export { updateAccount, type IssuedPackage, type UpdateRequest, type UpdateOutcome } from './account-update';
 export { planSteps, accountStatus, guardPackageStep, ALLOW_RESET_INPUT, type UpdateStep, type UpdatePlan, type AccountStatus } from './account-lifecycle';
 export { NetapiBackend, type NetapiBackendOptions } from './netapi';

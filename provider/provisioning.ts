@@ -1,6 +1,6 @@
 // Our NetCreateProvisioningPackage: the parameters validated once, the option bits named both ways,
 // and the backend that does the work (the LDAP backend; the native one comes with its own issue).
-import type { AccountFacts, ConnectionSettings, JoinBackend, LogonFacts, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
+import type { AccountFacts, ConnectionSettings, IssuedFacts, JoinBackend, LogonFacts, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
 import { withDirectory } from './directory/connection';
 import { guidToBytes, readRootDse } from './directory/discovery';
 import { deleteAccountByGuid, findAccountByGuid, findAccountBySamName, moveIntoContainer, readLogonFacts } from './directory/accounts';
@@ -9,6 +9,7 @@ import { Limits } from './limits';
 import { openDomain, provisionAccounts, rebuildOne, type AccountRequest, type DomainRequest } from './directory/provision';
 import { PackageFormatError, parsePackage } from './odj';
 import { ProvisioningError } from './errors';
+import { issuedFactsFrom } from './account-lifecycle';
 import { validateContentParams } from './content-params';
 import { optionBits, ProvisionOptionBits } from './options';
 import type { JoinProvider2 } from './odj';
@@ -244,6 +245,13 @@ export async function inspectAccount(objectGuid: string, connection: ConnectionS
     const logon = await readLogonFacts(conn, found.distinguishedName, root.dnsHostName);
     return { ...factsOf(found), ...(found.description !== undefined ? { description: found.description } : {}), logon };
   });
+}
+
+/** The issue facts of an account's current password, read now: for a package a backend made
+ *  without them (the native one). Logons already there count as the producer's own. */
+export async function readIssuedFacts(objectGuid: string, connection: ConnectionSettings): Promise<IssuedFacts | null> {
+  const live = await inspectAccount(objectGuid, connection);
+  return live ? issuedFactsFrom(live.logon) : null;
 }
 
 /**

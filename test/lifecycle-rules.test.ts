@@ -2,7 +2,7 @@
 // does it (escape.ts dnEqual), and the diff's canonical domain and OU forms. The engine-level
 // behaviour against the DC is in resource-lifecycle.test.ts.
 import { describe, expect, it } from 'vitest';
-import { accountStatus, filetimeToIso, guardPackageStep, planSteps } from '../provider/account-lifecycle';
+import { accountStatus, filetimeToIso, guardPackageStep, issuedFactsFrom, planSteps } from '../provider/account-lifecycle';
 import type { LogonFacts } from '../provider/backend';
 import { dnEqual, parentDn } from '../provider/directory/escape';
 import { ProvisioningError } from '../provider/errors';
@@ -60,6 +60,13 @@ describe('accountStatus', () => {
   it('without issue facts nothing is current and any logon counts', () => {
     expect(accountStatus(logon(), undefined, true)).toMatchObject({ packageCurrent: false, joined: false });
     expect(accountStatus(logon({ logonCount: 2 }), undefined, false)).toMatchObject({ packageCurrent: false, joined: true });
+  });
+  it("the producer's own logon at issue (Samba logs on when it provisions) is not a join; a later one is", () => {
+    const samba = { ...issued, seenLogon: '1002' };
+    expect(accountStatus(logon({ lastLogon: '1002', logonCount: 2 }), samba, true).joined).toBe(false);
+    expect(accountStatus(logon({ lastLogon: '1003', logonCount: 3 }), samba, true).joined).toBe(true);
+    expect(issuedFactsFrom(logon({ lastLogon: '1002', lastLogonTimestamp: '1001' }))).toEqual(samba);
+    expect(issuedFactsFrom(logon())).toEqual(issued);
   });
   it('disabled shows', () => expect(accountStatus(logon({ enabled: false }), issued, true).enabled).toBe(false));
 });
