@@ -78,7 +78,7 @@ export interface OfflineJoinPackageArgs {
   domain: pulumi.Input<string>;
   /** Computer name; sAMAccountName is this plus `$`. Changing it replaces the resource. */
   machineName: pulumi.Input<string>;
-  /** DN of the OU for the account; default: the domain's Computers container. Changing it moves the account. */
+  /** DN of the OU for the account; default: the domain's Computers container. Changing it moves the account (same password and package); removing it leaves the account where it is. */
   machineAccountOU?: pulumi.Input<string>;
   /** The DC to use (FQDN); default: discovered. */
   dcName?: pulumi.Input<string>;
@@ -86,7 +86,7 @@ export interface OfflineJoinPackageArgs {
   /** Templates to enroll from. Only Windows enrolls; the LDAP backend needs a PFX for each one in `certificates`. */
   certTemplateNames?: pulumi.Input<pulumi.Input<string>[]>;
   /** A PFX per certificate template (from a TLS or Vault resource, an existing CA) that the package
-   *  carries. Each `pfx` is always stored as a secret. Changing these re-issues the package. */
+   *  carries. Each `pfx` is always stored as a secret. Changing these rebuilds the package around the same password. */
   certificates?: pulumi.Input<pulumi.Input<CertificateInput>[]>;
   /** GPOs by display name; off Windows their Registry.pol files are read under `sysvolRoot`. */
   machinePolicyNames?: pulumi.Input<pulumi.Input<string>[]>;
