@@ -23,7 +23,7 @@ export function encodeProvisionData(tree: OdjProvisionData): Uint8Array {
 
 /** The binary form only; parsePackage() also accepts the text and file forms. */
 export function decodeProvisionData(bytes: Uint8Array): OdjProvisionData {
-  return decodeTop(S_ODJ_PROVISION_DATA, bytes) as OdjProvisionData;
+  return decodeTop(S_ODJ_PROVISION_DATA, bytes);
 }
 
 // ---- build ----------------------------------------------------------------------------------
