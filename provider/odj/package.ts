@@ -12,6 +12,7 @@ import {
   type OdjBlob, type OdjProvisionData, type OdjWin7Blob, type OpCertPart, type OpJoinProv2Part,
   type OpJoinProv3Part, type OpPackage, type OpPackagePart, type OpPolicyPart, type PartTypeName,
 } from './structures';
+import { REDACTED, withRedactedFace } from './redaction';
 import { packageBinaryFrom } from './text';
 
 /** Where the body of the outermost object starts: semantic errors point there. */
@@ -261,8 +262,6 @@ function factsOf(tree: OdjProvisionData): { facts: PackageFacts; accountSid: str
   return { facts, accountSid: jp3?.lpSid ?? null };
 }
 
-const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
-
 /**
  * Reads a package in binary, text (base64) or file form (UTF-16LE, with or without BOM and NUL).
  * Throws PackageFormatError for anything malformed. Logging the result shows the redacted view.
@@ -278,14 +277,10 @@ export function parsePackage(input: Uint8Array | string): ParsedPackage {
     tree,
   };
   // A package holds a password: printing or serializing the object gives the redacted view.
-  Object.defineProperty(parsed, 'toJSON', { value: () => redactPackage(parsed), enumerable: false });
-  Object.defineProperty(parsed, inspectSymbol, { value: () => redactPackage(parsed), enumerable: false });
-  return parsed;
+  return withRedactedFace(parsed, () => redactPackage(parsed));
 }
 
 // ---- redacted view --------------------------------------------------------------------------
-
-export const REDACTED = '<redacted>';
 
 export interface RedactOptions {
   /** Show the machine password and PFX bytes. Only when a person asked for them explicitly. */
