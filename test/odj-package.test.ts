@@ -6,6 +6,8 @@ import {
   buildPackage, encodeProvisionData, PackageFormatError, parsePackage, PartTypes, provisionDataFromFacts, redactPackage,
   REDACTED, type OpPackage, type OpPackagePartCollection, type PackageFacts,
 } from '../provider/odj';
+import * as odj from '../provider/odj';
+import type { StructType } from '../provider/odj/ndr';
 import { sampleCertificates, sampleFacts, sampleJoinProvider2, samplePolicies } from './odj-samples';
 
 describe('the package API', () => {
@@ -27,6 +29,21 @@ describe('the package API', () => {
     const open = redactPackage(parsed, { showSecrets: true });
     expect(open.machinePassword === f.machinePassword).toBe(true);
     expect(open.certificates?.pfxStores[0].pfx === pfxBase64).toBe(true);
+  });
+
+  it('hides exactly the members the declarations mark secret (NDR_SECRET), and nothing else', () => {
+    const marked = (Object.values(odj) as unknown[])
+      .filter((v): v is StructType => typeof v === 'object' && v !== null && (v as StructType).kind === 'struct')
+      .flatMap((s) => s.fields.filter((f) => f.secret).map((f) => `${s.name}.${f.name}`));
+    expect(marked.sort()).toEqual(['ODJ_WIN7BLOB.lpMachinePassword', 'OP_CERT_PFX_STORE.pPfx']);
+    const parsed = parsePackage(buildPackage(sampleFacts({ certificates: sampleCertificates, policies: samplePolicies, joinProvider2: sampleJoinProvider2 })));
+    const hidden = redactPackage(parsed);
+    const open = redactPackage(parsed, { showSecrets: true });
+    const differing = (a: unknown, b: unknown, path: string): string[] =>
+      typeof a === 'object' && a !== null && typeof b === 'object' && b !== null
+        ? Object.keys({ ...a, ...b }).flatMap((k) => differing((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k))
+        : a === b ? [] : [path];
+    expect(differing(hidden, open, '')).toEqual(['machinePassword', 'certificates.pfxStores.0.pfx']);
   });
 
   it('the unencrypted OP_PACKAGE holds the same WIN7 blob as blob 1, flagged essential', () => {

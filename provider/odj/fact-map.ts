@@ -1,9 +1,11 @@
 // Which wire member each fact (facts.ts) is, and how it converts: one table per structure gives
-// buildPackage its tree and parsePackage its facts. The facts stay where they add meaning: camelCase
-// names, a NULL string read as '', SIDs as text, UNICODE_STRING as its text.
+// buildPackage its tree, parsePackage its facts and redactPackage its view. The facts stay where they
+// add meaning: camelCase names, a NULL string read as '', SIDs as text, UNICODE_STRING as its text.
+// A fact is secret when the declaration marks its member `secret` (Samba's NDR_SECRET).
 
 import type { CertificateParts, DnsDomainInfo, DomainControllerInfo, JoinProvider2, PackageFacts, PfxStore, PolicyElement, PolicyElementList, SstStore } from './facts';
 import { normalizeGuid, type Infer, type Obj, type StructType } from './ndr';
+import { REDACTED } from './redaction';
 import { sidFromString, sidToString } from './sid';
 import {
   DOMAIN_CONTROLLER_INFOW, ODJ_POLICY_DNS_DOMAIN_INFO, ODJ_WIN7BLOB, OP_CERT_PART, OP_CERT_PFX_STORE, OP_CERT_SST_STORE,
@@ -18,6 +20,8 @@ export interface Member<M extends string = string> {
   /** the member is a structure with facts of its own; `list`: an array of them, NULL read as [] */
   map?: FactMap<object>;
   list?: boolean;
+  /** set from the declaration: the member is marked secret */
+  secret?: boolean;
 }
 
 export interface FactMap<Fact extends object, Wire = Obj> {
@@ -43,9 +47,12 @@ function writeMember(m: Member, v: unknown): unknown {
 
 /** The facts of structure `decl`: every fact of Fact names a member of decl (a name alone: as is). */
 const factMap = <Fact extends object>() =>
-  <S extends StructType>(_decl: S, table: { [K in keyof Fact]-?: MemberName<S> | Member<MemberName<S>> }): FactMap<Fact, Infer<S>> => {
+  <S extends StructType>(decl: S, table: { [K in keyof Fact]-?: MemberName<S> | Member<MemberName<S>> }): FactMap<Fact, Infer<S>> => {
     const members: Record<string, Member> = {};
-    for (const [fact, spec] of Object.entries<string | Member>(table)) members[fact] = typeof spec === 'string' ? { member: spec } : spec;
+    for (const [fact, spec] of Object.entries<string | Member>(table)) {
+      const m = typeof spec === 'string' ? { member: spec } : spec;
+      members[fact] = { ...m, secret: decl.fields.some((f) => f.name === m.member && f.secret === true) };
+    }
     const entries = Object.entries(members);
     return {
       members,
@@ -149,3 +156,28 @@ export const policyListFacts = factMap<PolicyElementList>()(OP_POLICY_ELEMENT_LI
   rootKeyId: 'ulRootKeyId',
   elements: listOf('pElements', policyElementFacts),
 });
+
+/** Every fact of a package, for its view: the WIN7 blob's, then those of the parts (by part type). */
+export const packageFactMembers: Record<string, Member> = {
+  ...win7Facts.members,
+  joinProvider2: nested('JOIN_PROVIDER2', joinProvider2Facts),
+  certificates: nested('CERT_PROVIDER', certificateFacts),
+  policies: listOf('POLICY_PROVIDER', policyListFacts),
+};
+
+// ---- the view -------------------------------------------------------------------------------
+
+/** A fact as a view shows it: bytes as base64 (or the redaction), everything else as is. */
+export type Viewed<V> =
+  V extends Uint8Array ? string : V extends (infer E)[] ? Viewed<E>[] : V extends object ? { [K in keyof V]: Viewed<V[K]> } : V;
+
+/** A copy of `fact` for people and logs: a secret member's value becomes REDACTED (with its size for
+ *  bytes) unless `showSecrets`, bytes become base64. */
+export function viewOf<Fact extends object>(members: Record<string, Member>, fact: Fact, showSecrets: boolean): Viewed<Fact> {
+  const show = (m: Member | undefined, v: unknown): unknown => {
+    if (m?.secret && !showSecrets) return v instanceof Uint8Array ? `${REDACTED} (${v.length} bytes)` : REDACTED;
+    if (m?.map) return m.list ? (v as object[]).map((e) => viewOf(m.map!.members, e, showSecrets)) : viewOf(m.map.members, v as object, showSecrets);
+    return v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v;
+  };
+  return Object.fromEntries(Object.entries(fact).map(([k, v]) => [k, show(members[k], v)])) as Viewed<Fact>;
+}

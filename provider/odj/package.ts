@@ -2,15 +2,15 @@
 // parse one from any of its forms back into facts plus the full decoded tree.
 
 import { PackageFormatError } from './errors';
-import { certificateFacts, joinProvider2Facts, policyListFacts, win7Facts } from './fact-map';
-import type { CertificateParts, DomainControllerInfo, JoinProvider2, PackageFacts, PolicyElementList } from './facts';
+import { certificateFacts, joinProvider2Facts, packageFactMembers, policyListFacts, viewOf, win7Facts, type Viewed } from './fact-map';
+import type { PackageFacts } from './facts';
 import { decodeTop, encodeSerialized } from './ndr';
 import {
   ODJ_WIN7_FORMAT, ODJ_WIN8_FORMAT, OPSPI_PACKAGE_PART_ESSENTIAL, PartTypes, S_ODJ_PROVISION_DATA,
   type OdjBlob, type OdjProvisionData, type OdjWin7Blob, type OpCertPart, type OpJoinProv2Part, type OpJoinProv3Part,
   type OpPackage, type OpPackagePart, type OpPartContent, type OpPolicyPart, type PartTypeName,
 } from './structures';
-import { REDACTED, withRedactedFace } from './redaction';
+import { withRedactedFace } from './redaction';
 import { packageBinaryFrom } from './text';
 
 /** Where the body of the outermost object starts: semantic errors point there. */
@@ -150,58 +150,23 @@ export function parsePackage(input: Uint8Array | string): ParsedPackage {
 // ---- redacted view --------------------------------------------------------------------------
 
 export interface RedactOptions {
-  /** Show the machine password and PFX bytes. Only when a person asked for them explicitly. */
+  /** Show the secret members (machine password, PFX bytes). Only when a person asked for them explicitly. */
   showSecrets?: boolean;
 }
 
 /** JSON-friendly view of a package: bytes as base64, secrets replaced unless asked for. */
-export interface PackageView {
-  domain: string;
-  machineName: string;
-  machinePassword: string;
+export interface PackageView extends Viewed<PackageFacts> {
   accountSid: string | null;
-  rid: number;
-  options: number;
-  domainInfo: PackageFacts['domainInfo'];
-  dc: DomainControllerInfo;
   blobFormats: number[];
   parts: PackagePartInfo[];
-  joinProvider2?: JoinProvider2;
-  certificates?: {
-    pfxStores: (Omit<CertificateParts['pfxStores'][number], 'pfx'> & { pfx: string })[];
-    sstStores: (Omit<CertificateParts['sstStores'][number], 'sst'> & { sst: string })[];
-  };
-  policies?: (Omit<PolicyElementList, 'elements'> & {
-    elements: (Omit<PolicyElementList['elements'][number], 'data'> & { data: string })[];
-  })[];
 }
 
-const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
-
+/** The view of a package; which facts are secret comes from the `secret` marks in structures.ts. */
 export function redactPackage(parsed: ParsedPackage, options: RedactOptions = {}): PackageView {
-  const show = options.showSecrets === true;
-  const f = parsed.facts;
-  const view: PackageView = {
-    domain: f.domain,
-    machineName: f.machineName,
-    machinePassword: show ? f.machinePassword : REDACTED,
-    accountSid: parsed.accountSid,
-    rid: f.rid,
-    options: f.options,
-    domainInfo: { ...f.domainInfo },
-    dc: { ...f.dc },
-    blobFormats: [...parsed.blobFormats],
-    parts: parsed.parts.map((p) => ({ ...p })),
+  const { domain, machineName, machinePassword, rid, options: bits, domainInfo, dc, ...optional } =
+    viewOf(packageFactMembers, parsed.facts, options.showSecrets === true);
+  return {
+    domain, machineName, machinePassword, accountSid: parsed.accountSid, rid, options: bits, domainInfo, dc,
+    blobFormats: [...parsed.blobFormats], parts: parsed.parts.map((p) => ({ ...p })), ...optional,
   };
-  if (f.joinProvider2) view.joinProvider2 = { ...f.joinProvider2 };
-  if (f.certificates) {
-    view.certificates = {
-      pfxStores: f.certificates.pfxStores.map((s) => ({ ...s, pfx: show ? b64(s.pfx) : `${REDACTED} (${s.pfx.length} bytes)` })),
-      sstStores: f.certificates.sstStores.map((s) => ({ ...s, sst: b64(s.sst) })),
-    };
-  }
-  if (f.policies) {
-    view.policies = f.policies.map((l) => ({ ...l, elements: l.elements.map((e) => ({ ...e, data: b64(e.data) })) }));
-  }
-  return view;
 }

@@ -2,7 +2,8 @@
 // DOMAIN_CONTROLLER_INFOW from dsgetdc.h, declared once as data for the NDR engine (ndr.ts).
 // Member names are the IDL's. The TypeScript type of each structure is inferred from its
 // declaration (Infer<>, at the end of this file); counts derived from their array and members with
-// a default are optional on encode, and always present when decoded.
+// a default are optional on encode, and always present when decoded. A member marked `secret`
+// (Samba's NDR_SECRET) is redacted in every view of a package (fact-map.ts, redactPackage).
 
 import {
   type Infer, type Obj, type Serialized, enum32, fixedBytes, guid, passedContent, ptr, serialized, sizedArrayPtr,
@@ -75,7 +76,7 @@ export const WIN7BLOB_QUIRK_DEFAULT = 0xffffffff;
 export const ODJ_WIN7BLOB = struct('ODJ_WIN7BLOB', [
   { name: 'lpDomain', type: ptr(wstring) },
   { name: 'lpMachineName', type: ptr(wstring) },
-  { name: 'lpMachinePassword', type: ptr(wstring) },
+  { name: 'lpMachinePassword', type: ptr(wstring), secret: true },
   // Not in the published IDL: 4 bytes that Windows and Samba both write here, with nothing
   // deferred behind them. Kept as read (Windows writes a pointer-like value) so re-encoding is exact.
   { name: 'Quirk', type: u32, default: () => WIN7BLOB_QUIRK_DEFAULT },
@@ -141,7 +142,7 @@ export const OP_CERT_PFX_STORE = struct('OP_CERT_PFX_STORE', [
   { name: 'ulPolicyServerUrlFlags', type: u32 },
   { name: 'pPolicyServerId', type: ptr(wstring) },
   { name: 'cbPfx', type: u32 },
-  { name: 'pPfx', type: sizedBytesPtr('cbPfx') },
+  { name: 'pPfx', type: sizedBytesPtr('cbPfx'), secret: true }, // holds a private key
 ]);
 
 export const OP_CERT_SST_STORE = struct('OP_CERT_SST_STORE', [
