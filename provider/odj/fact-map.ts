@@ -13,7 +13,7 @@ import {
 } from './structures';
 
 /** How one fact is read from its member and written back (as is when not said). */
-export interface Member<M extends string = string> {
+interface Member<M extends string = string> {
   member: M;
   read?: (wire: unknown) => unknown;
   write?: (fact: unknown) => unknown;
@@ -24,7 +24,7 @@ export interface Member<M extends string = string> {
   secret?: boolean;
 }
 
-export interface FactMap<Fact extends object, Wire = Obj> {
+interface FactMap<Fact extends object, Wire = Obj> {
   /** per fact, its member */
   members: Record<string, Member>;
   read(wire: Wire): Fact;
@@ -86,7 +86,7 @@ const listOf = <M extends string>(member: M, map: FactMap<object>): Member<M> =>
 
 // ---- the tables -----------------------------------------------------------------------------
 
-export const dnsDomainInfoFacts = factMap<DnsDomainInfo>()(ODJ_POLICY_DNS_DOMAIN_INFO, {
+const dnsDomainInfoFacts = factMap<DnsDomainInfo>()(ODJ_POLICY_DNS_DOMAIN_INFO, {
   name: unicodeText('Name'),
   dnsDomainName: unicodeText('DnsDomainName'),
   dnsForestName: unicodeText('DnsForestName'),
@@ -94,7 +94,7 @@ export const dnsDomainInfoFacts = factMap<DnsDomainInfo>()(ODJ_POLICY_DNS_DOMAIN
   sid: sidText('Sid', 'domainInfo.sid'),
 });
 
-export const dcInfoFacts = factMap<DomainControllerInfo>()(DOMAIN_CONTROLLER_INFOW, {
+const dcInfoFacts = factMap<DomainControllerInfo>()(DOMAIN_CONTROLLER_INFOW, {
   name: text('DomainControllerName'),
   address: text('DomainControllerAddress'),
   addressType: 'DomainControllerAddressType',
@@ -107,7 +107,7 @@ export const dcInfoFacts = factMap<DomainControllerInfo>()(DOMAIN_CONTROLLER_INF
 });
 
 /** The facts the WIN7 blob holds; the rest of PackageFacts comes from the parts. */
-export type Win7Facts = Pick<PackageFacts, 'domain' | 'machineName' | 'machinePassword' | 'domainInfo' | 'dc' | 'options'>;
+type Win7Facts = Pick<PackageFacts, 'domain' | 'machineName' | 'machinePassword' | 'domainInfo' | 'dc' | 'options'>;
 export const win7Facts = factMap<Win7Facts>()(ODJ_WIN7BLOB, {
   domain: text('lpDomain'),
   machineName: text('lpMachineName'),

@@ -21,7 +21,7 @@ export const MAX_NESTING = 8;
 const FIRST_REFERENT_ID = 0x00020000;
 /** MIDL type serialization v1 common header: version 1, little-endian, header length 8, filler. */
 const COMMON_HEADER = [0x01, 0x10, 0x08, 0x00, 0xcc, 0xcc, 0xcc, 0xcc];
-export const SERIALIZATION_HEADER_BYTES = 16;
+const SERIALIZATION_HEADER_BYTES = 16;
 
 export type Obj = Record<string, unknown>;
 
@@ -141,7 +141,7 @@ export const serialized = <S extends StructType>(type: S, topPointer: boolean): 
 // ---- static facts about types ---------------------------------------------------------------
 
 const alignCache = new WeakMap<NdrType, number>();
-export function alignOf(t: NdrType): number {
+function alignOf(t: NdrType): number {
   const cached = alignCache.get(t);
   if (cached !== undefined) return cached;
   let a: number;
@@ -304,7 +304,7 @@ function prepare(t: StructType, value: unknown, arg: unknown): Obj {
     if (inner.kind === 'bytes' && self[f.name] != null && !(self[f.name] instanceof Uint8Array)) {
       const content = inner.content?.(argFor(f, self, arg)) ?? null;
       if (!content) throw encodeError(`${t.name}.${f.name}`, 'raw bytes (no structure is known for this kind)');
-      self[f.name] = encodeSerialized(content, self[f.name]);
+      self[f.name] = encodeStructure(content, self[f.name]);
     }
   }
   for (const f of t.fields) {
@@ -420,7 +420,7 @@ function writeStruct(w: Writer, t: StructType, v: unknown, arg: unknown, where: 
 }
 
 /** Encodes one type-serialized object (16-byte header, body padded to 8). */
-export function encodeSerialized(s: Serialized, value: unknown): Uint8Array {
+export function encodeStructure(s: Serialized, value: unknown): Uint8Array {
   const w = new Writer();
   w.raw(new Uint8Array(SERIALIZATION_HEADER_BYTES));
   if (s.topPointer) {
@@ -658,7 +658,7 @@ function decodeSerialized(s: Serialized, bytes: Uint8Array, base: number, depth:
 }
 
 /** Decodes one complete type-serialized object; throws PackageFormatError on anything amiss. */
-export function decodeTop<S extends StructType>(s: Serialized<S>, bytes: Uint8Array): Infer<S> {
+export function decodeStructure<S extends StructType>(s: Serialized<S>, bytes: Uint8Array): Infer<S> {
   if (bytes.length > MAX_PACKAGE_BYTES) {
     throw new PackageFormatError(MAX_PACKAGE_BYTES, `at most ${MAX_PACKAGE_BYTES} bytes`, `${bytes.length} bytes`);
   }

@@ -4,7 +4,7 @@
 import { PackageFormatError } from './errors';
 import { certificateFacts, joinProvider2Facts, packageFactMembers, policyListFacts, viewOf, win7Facts, type Viewed } from './fact-map';
 import type { PackageFacts } from './facts';
-import { decodeTop, encodeSerialized } from './ndr';
+import { decodeStructure, encodeStructure } from './ndr';
 import {
   ODJ_WIN7_FORMAT, ODJ_WIN8_FORMAT, OPSPI_PACKAGE_PART_ESSENTIAL, PartTypes, S_ODJ_PROVISION_DATA,
   type OdjBlob, type OdjProvisionData, type OdjWin7Blob, type OpCertPart, type OpJoinProv2Part, type OpJoinProv3Part,
@@ -17,12 +17,12 @@ import { packageBinaryFrom } from './text';
 const BODY_OFFSET = 16;
 
 export function encodeProvisionData(tree: OdjProvisionData): Uint8Array {
-  return encodeSerialized(S_ODJ_PROVISION_DATA, tree);
+  return encodeStructure(S_ODJ_PROVISION_DATA, tree);
 }
 
 /** The binary form only; parsePackage() also accepts the text and file forms. */
 export function decodeProvisionData(bytes: Uint8Array): OdjProvisionData {
-  return decodeTop(S_ODJ_PROVISION_DATA, bytes);
+  return decodeStructure(S_ODJ_PROVISION_DATA, bytes);
 }
 
 // ---- build ----------------------------------------------------------------------------------

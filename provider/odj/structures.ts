@@ -71,7 +71,7 @@ export const DOMAIN_CONTROLLER_INFOW = struct('DOMAIN_CONTROLLER_INFOW', [
 ]);
 
 /** Samba writes FFFFFFFF there; its authors found Windows rejects 0. */
-export const WIN7BLOB_QUIRK_DEFAULT = 0xffffffff;
+const WIN7BLOB_QUIRK_DEFAULT = 0xffffffff;
 
 export const ODJ_WIN7BLOB = struct('ODJ_WIN7BLOB', [
   { name: 'lpDomain', type: ptr(wstring) },
@@ -179,7 +179,7 @@ const partContent = new Map<string, PartContent>([
 ]);
 
 /** The structure a part of this type holds, or null for a type we do not know (kept as bytes). */
-export function partContentFor(partType: unknown): PartContent | null {
+function partContentFor(partType: unknown): PartContent | null {
   return isGuid(partType) ? partContent.get(normalizeGuid(partType)) ?? null : null;
 }
 
