@@ -7,8 +7,8 @@ import type { PackageFacts } from './facts';
 import { decodeStructure, encodeStructure } from './ndr';
 import {
   ODJ_WIN7_FORMAT, ODJ_WIN8_FORMAT, OPSPI_PACKAGE_PART_ESSENTIAL, PartTypes, S_ODJ_PROVISION_DATA,
-  type OdjBlob, type OdjProvisionData, type OdjWin7Blob, type OpCertPart, type OpJoinProv2Part, type OpJoinProv3Part,
-  type OpPackage, type OpPackagePart, type OpPartContent, type OpPolicyPart, type PartTypeName,
+  type OdjBlob, type OdjProvisionData, type OdjWin7Blob, type OpPackage, type OpPackagePart, type OpPartContent,
+  type PartContentOf, type PartTypeName,
 } from './structures';
 import { withRedactedFace } from './redaction';
 import { packageBinaryFrom } from './text';
@@ -104,27 +104,29 @@ function packageParts(tree: OdjProvisionData): OpPackagePart[] {
   return [];
 }
 
-function content<T>(parts: OpPackagePart[], type: string): T | undefined {
-  const p = parts.find((x) => x.PartType === type);
-  return p && isObject(p.Part.pBlob) ? (p.Part.pBlob as T) : undefined;
+/** The decoded content of the first part of this type; undefined when absent (or kept as bytes). */
+function content<K extends PartTypeName>(parts: OpPackagePart[], name: K): PartContentOf<K> | undefined {
+  const p = parts.find((x) => x.PartType === PartTypes[name]);
+  // The decoder chose the structure by this part type (structures.ts), so the content has its shape.
+  return p && isObject(p.Part.pBlob) ? (p.Part.pBlob as PartContentOf<K>) : undefined;
 }
 
 function win7Of(blobs: OdjBlob[], parts: OpPackagePart[]): OdjWin7Blob {
   const blob = blobs.find((b) => b.ulODJFormat === ODJ_WIN7_FORMAT && isObject(b.pBlob));
-  const win7 = (blob?.pBlob as OdjWin7Blob | undefined) ?? content<OdjWin7Blob>(parts, PartTypes.JOIN_PROVIDER);
+  const win7 = (blob?.pBlob as OdjWin7Blob | undefined) ?? content(parts, 'JOIN_PROVIDER');
   if (!win7) throw new PackageFormatError(BODY_OFFSET, 'an ODJ_WIN7BLOB (a format 1 blob or a JOIN_PROVIDER part)');
   return win7;
 }
 
 function factsOf(tree: OdjProvisionData): { facts: PackageFacts; accountSid: string | null } {
   const parts = packageParts(tree);
-  const jp3 = content<OpJoinProv3Part>(parts, PartTypes.JOIN_PROVIDER3);
+  const jp3 = content(parts, 'JOIN_PROVIDER3');
   const facts: PackageFacts = { ...win7Facts.read(win7Of(tree.pBlobs ?? [], parts)), rid: jp3?.Rid ?? 0 };
-  const jp2 = content<OpJoinProv2Part>(parts, PartTypes.JOIN_PROVIDER2);
+  const jp2 = content(parts, 'JOIN_PROVIDER2');
   if (jp2) facts.joinProvider2 = joinProvider2Facts.read(jp2);
-  const cert = content<OpCertPart>(parts, PartTypes.CERT_PROVIDER);
+  const cert = content(parts, 'CERT_PROVIDER');
   if (cert) facts.certificates = certificateFacts.read(cert);
-  const policy = content<OpPolicyPart>(parts, PartTypes.POLICY_PROVIDER);
+  const policy = content(parts, 'POLICY_PROVIDER');
   if (policy) facts.policies = (policy.pElementLists ?? []).map((l) => policyListFacts.read(l));
   return { facts, accountSid: jp3?.lpSid ?? null };
 }

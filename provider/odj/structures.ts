@@ -168,15 +168,20 @@ export const S_OP_JOINPROV4_PART = serialized(OP_JOINPROV4_PART, true);
 export const S_OP_CERT_PART = serialized(OP_CERT_PART, true);
 export const S_OP_POLICY_PART = serialized(OP_POLICY_PART, true);
 
-type PartContent =
-  | typeof S_ODJ_WIN7BLOB | typeof S_OP_JOINPROV2_PART | typeof S_OP_JOINPROV3_PART | typeof S_OP_CERT_PART | typeof S_OP_POLICY_PART;
-const partContent = new Map<string, PartContent>([
-  [PartTypes.JOIN_PROVIDER, S_ODJ_WIN7BLOB],
-  [PartTypes.JOIN_PROVIDER2, S_OP_JOINPROV2_PART],
-  [PartTypes.JOIN_PROVIDER3, S_OP_JOINPROV3_PART],
-  [PartTypes.CERT_PROVIDER, S_OP_CERT_PART],
-  [PartTypes.POLICY_PROVIDER, S_OP_POLICY_PART],
-]);
+/** The structure each known part type holds. */
+const partContents = {
+  JOIN_PROVIDER: S_ODJ_WIN7BLOB,
+  JOIN_PROVIDER2: S_OP_JOINPROV2_PART,
+  JOIN_PROVIDER3: S_OP_JOINPROV3_PART,
+  CERT_PROVIDER: S_OP_CERT_PART,
+  POLICY_PROVIDER: S_OP_POLICY_PART,
+} satisfies Record<PartTypeName, Serialized>;
+type PartContent = (typeof partContents)[PartTypeName];
+/** The decoded content of a part of type K. */
+export type PartContentOf<K extends PartTypeName> = Infer<(typeof partContents)[K]>;
+const partContent = new Map<string, PartContent>(
+  Object.entries(partContents).map(([name, s]) => [PartTypes[name as PartTypeName], s]),
+);
 
 /** The structure a part of this type holds, or null for a type we do not know (kept as bytes). */
 function partContentFor(partType: unknown): PartContent | null {
