@@ -1,6 +1,7 @@
 // A small NDR 2.0 (little-endian) engine driven by type declarations, with MIDL type
 // serialization version 1 headers. Structures are declared once (structures.ts) as data; encoding
-// and decoding are both derived from the declaration here, the way PIDL or impacket's ndr.py work.
+// and decoding are both derived from the declaration here, the way PIDL or impacket's ndr.py work,
+// and so is the TypeScript type of the values (Infer<typeof X>).
 //
 // NDR order: a structure writes its scalars (primitives, referent ids of its pointers, embedded
 // structures' scalars); the referents of all those pointers follow the whole structure, each one
