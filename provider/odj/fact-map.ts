@@ -32,6 +32,8 @@ interface FactMap<Fact extends object, Wire = Obj> {
 }
 
 type MemberName<S extends StructType> = S['fields'][number]['name'];
+/** The members of wire shape W whose type is exactly V: those a fact of type V can be as is. */
+type SameTypeMember<W, V> = { [M in keyof W]-?: [W[M]] extends [V] ? ([V] extends [W[M]] ? M : never) : never }[keyof W];
 
 const orNull = <T>(list: T[]): T[] | null => (list.length ? list : null);
 
@@ -45,11 +47,15 @@ function writeMember(m: Member, v: unknown): unknown {
   return m.write ? m.write(v) : v;
 }
 
-/** The facts of structure `decl`: every fact of Fact names a member of decl (a name alone: as is). */
+/** The facts of structure `decl`: every fact of Fact names a member of decl (a name alone: as is,
+ *  so the member must have the fact's type). */
 const factMap = <Fact extends object>() =>
-  <S extends StructType>(decl: S, table: { [K in keyof Fact]-?: MemberName<S> | Member<MemberName<S>> }): FactMap<Fact, Infer<S>> => {
+  <S extends StructType>(
+    decl: S,
+    table: { [K in keyof Fact]-?: SameTypeMember<Infer<S>, Fact[K]> | Member<MemberName<S>> },
+  ): FactMap<Fact, Infer<S>> => {
     const members: Record<string, Member> = {};
-    for (const [fact, spec] of Object.entries<string | Member>(table)) {
+    for (const [fact, spec] of Object.entries(table as Record<string, string | Member>)) {
       const m = typeof spec === 'string' ? { member: spec } : spec;
       members[fact] = { ...m, secret: decl.fields.some((f) => f.name === m.member && f.secret === true) };
     }
