@@ -1,7 +1,7 @@
 // Which wire member each fact (facts.ts) is, and how it converts: one table per structure gives
 // buildPackage its tree, parsePackage its facts and redactPackage its view. The facts stay where they
 // add meaning: camelCase names, a NULL string read as '', SIDs as text, UNICODE_STRING as its text.
-// A fact is secret when the declaration marks its member `secret` (Samba's NDR_SECRET).
+// A fact is secret when the declaration marks its member `secret` (like Samba's NDR_SECRET).
 
 import type { CertificateParts, DnsDomainInfo, DomainControllerInfo, JoinProvider2, PackageFacts, PfxStore, PolicyElement, PolicyElementList, SstStore } from './facts';
 import { normalizeGuid, type Infer, type Obj, type StructType } from './ndr';

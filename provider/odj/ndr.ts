@@ -62,7 +62,7 @@ export interface FieldDecl<N extends string = string, T extends NdrType = NdrTyp
   default?: (self: Obj) => unknown;
   /** what this field's type receives as `arg` (e.g. the serialized type a blob holds) */
   pass?: (self: Obj, arg: unknown) => unknown;
-  /** NDR_SECRET in Samba's IDL: the value is a credential; views of a package redact it */
+  /** like NDR_SECRET in Samba's IDL: the value is a credential; views of a package redact it */
   secret?: true;
 }
 

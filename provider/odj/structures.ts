@@ -2,8 +2,9 @@
 // DOMAIN_CONTROLLER_INFOW from dsgetdc.h, declared once as data for the NDR engine (ndr.ts).
 // Member names are the IDL's. The TypeScript type of each structure is inferred from its
 // declaration (Infer<>, at the end of this file); counts derived from their array and members with
-// a default are optional on encode, and always present when decoded. A member marked `secret`
-// (Samba's NDR_SECRET) is redacted in every view of a package (fact-map.ts, redactPackage).
+// a default are optional on encode, and always present when decoded. A member marked `secret` (as
+// Samba's IDL marks lpMachinePassword NDR_SECRET; we mark pPfx too) is redacted in every view of a
+// package (fact-map.ts, redactPackage).
 
 import {
   type Infer, type Obj, type Serialized, enum32, fixedBytes, guid, passedContent, ptr, serialized, sizedArrayPtr,
