@@ -218,7 +218,8 @@ export const OP_PACKAGE = struct('OP_PACKAGE', [
 ]);
 export const S_OP_PACKAGE = serialized(OP_PACKAGE, true);
 
-const blobContent = new Map<number, typeof S_ODJ_WIN7BLOB | typeof S_OP_PACKAGE>([
+type BlobContent = typeof S_ODJ_WIN7BLOB | typeof S_OP_PACKAGE;
+const blobContent = new Map<number, BlobContent>([
   [ODJ_WIN7_FORMAT, S_ODJ_WIN7BLOB],
   [ODJ_WIN8_FORMAT, S_OP_PACKAGE],
 ]);
@@ -228,7 +229,7 @@ export const ODJ_BLOB = struct('ODJ_BLOB', [
   { name: 'cbBlob', type: u32 },
   {
     name: 'pBlob',
-    type: sizedBytesPtr('cbBlob', passedContent<typeof S_ODJ_WIN7BLOB | typeof S_OP_PACKAGE>()),
+    type: sizedBytesPtr('cbBlob', passedContent<BlobContent>()),
     pass: (self) => blobContent.get(self.ulODJFormat as number) ?? null,
   },
 ]);
