@@ -260,7 +260,8 @@ export async function update(id: string, olds: PackageOutputs, news: PackageInpu
   );
   const kept = {
     managedSince: olds.managedSince ?? (olds.reused ? 'reuse' : 'create'),
-    ownerMarker: olds.ownerMarker ?? instanceMarker(olds),
+    // An imported account was never marked by this resource: no marker is expected of it.
+    ownerMarker: olds.ownerMarker ?? (olds.managedSince === 'import' ? undefined : instanceMarker(olds)),
     issued: done.issued ?? null,
     packageCurrent: done.status.packageCurrent,
     joined: done.status.joined,
