@@ -6,7 +6,7 @@ import { accountStatus, filetimeToIso, guardPackageStep, issuedFactsFrom, planSt
 import type { LogonFacts } from '../provider/backend';
 import { dnEqual, parentDn } from '../provider/directory/escape';
 import { ProvisioningError } from '../provider/errors';
-import { diff } from '../provider/resource-provider';
+import { check, diff } from '../provider/resource-provider';
 import { canonicalDomain, instanceOwnerTag } from '../provider/resource-state';
 
 describe('dnEqual: DNs compared as AD compares them', () => {
@@ -125,5 +125,24 @@ describe('identity: canonical domain, instance owner tag', () => {
     expect(canonicalDomain(' Corp.Example. ')).toBe('corp.example');
     expect(instanceOwnerTag('p/s/t/n', 'Corp.Example.', 'ws1')).toBe(instanceOwnerTag('p/s/t/n', 'corp.example', 'WS1'));
     expect(instanceOwnerTag('p/s/t/n', 'corp.example', 'WS1')).not.toBe(instanceOwnerTag('p/s/t/n', 'corp.example', 'WS2'));
+  });
+});
+
+describe('check: what the preview shows (plannedChange) and the NetBIOS domain refusal', () => {
+  const olds = { domain: 'corp.example', machineName: 'WS1', rotationTriggers: { g: '1' } };
+  it.each([
+    [{}, 'none'],
+    [{ bindUser: 'other@corp.example' }, 'none'],
+    [{ machineAccountOU: 'OU=Web,DC=corp,DC=example' }, 'move'],
+    [{ siteName: 'Site2' }, 'rebuild'],
+    [{ machineAccountOU: 'OU=Web,DC=corp,DC=example', machinePolicyPaths: ['/x.pol'] }, 'move+rebuild'],
+    [{ rotationTriggers: { g: '2' } }, 'reset'],
+    [{ options: { useDefaultPassword: true } }, 'reset'],
+    [{ machineName: 'WS2' }, 'replace'],
+  ])('%j → %s', async (change, planned) => expect((await check(olds, { ...olds, ...change })).inputs.plannedChange).toBe(planned));
+  it('a new resource is a create', async () => expect((await check({}, olds)).inputs.plannedChange).toBe('create'));
+  it('a NetBIOS domain name is refused on domain, saying to use the DNS name', async () => {
+    const r = await check({}, { ...olds, domain: ' CORP ' });
+    expect(r.failures).toEqual([{ property: 'domain', reason: expect.stringMatching(/must be the DNS name of the domain .* not a NetBIOS domain name such as 'CORP'/) }]);
   });
 });
