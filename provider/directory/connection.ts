@@ -255,7 +255,7 @@ export class DirectoryConnection {
 
   /** Simple bind over the encrypted channel, or the Kerberos bind that seals it. `dcHost`: the DC's
    *  DNS name as the LDAP ping found it, for the service principal, when the connection was made
-   *  to the domain's name rather than to a DC the caller named. */
+   *  to the domain's name rather than to a DC. */
   async bind(dcHost?: string): Promise<void> {
     if (this.settings.auth === 'kerberos') return this.bindKerberos(dcHost);
     const { bindUser } = this.settings;

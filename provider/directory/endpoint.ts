@@ -6,11 +6,16 @@ import type { ConnectionOptions } from 'node:tls';
 import type { ConnectionSettings } from '../backend';
 import { ProvisioningError } from '../errors';
 
-/** The parts of a URL we use, with ldaps:// as the default scheme. */
+/** The URL when none is given: ldaps://, or ldap:// for Kerberos, which seals the connection itself
+ *  (Samba refuses GSSAPI over TLS whatever the flags: README, Kerberos sign-in). */
+export function defaultUrl(settings: Pick<ConnectionSettings, 'auth'>, host: string): string {
+  return `${settings.auth === 'kerberos' ? 'ldap' : 'ldaps'}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}`;
+}
+
+/** The parts of a URL we use, with defaultUrl's scheme as the default. */
 export function resolveUrl(settings: ConnectionSettings, host: string): { url: string; host: string; startTls: boolean } {
-  // Kerberos seals on ldap:// (Samba refuses GSSAPI over TLS: see sasl-gssapi.ts); a simple bind needs TLS.
   const kerberos = settings.auth === 'kerberos';
-  const url = settings.url ?? `${kerberos ? 'ldap' : 'ldaps'}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}`;
+  const url = settings.url ?? defaultUrl(settings, host);
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -50,8 +50,8 @@ export async function openDomain(domain: DomainRequest, settings: ConnectionSett
   try {
     await conn.connect();
     const ping = await pingDomainController(conn, domain);
-    // Found through the domain name, the DC is whichever answered: Kerberos names it by its own name.
-    await conn.bind(domain.dcName || settings.url ? undefined : ping.dnsHostName);
+    // Reached through the domain's name, the DC is whichever answered: Kerberos names it by its own.
+    await conn.bind(conn.host.toLowerCase() === domain.domain.toLowerCase() ? ping.dnsHostName : undefined);
     const discovery = await completeDiscovery(conn, ping);
     return { conn, discovery };
   } catch (e) {
