@@ -162,7 +162,9 @@ function statusText(c: Calls, major: number, minor: number): string {
       if (ctx[0] === 0) return;
     }
   };
-  if ((major & (ROUTINE_ERROR_MASK | CALLING_ERROR_MASK)) !== 0) collect(major, GSS_C_GSS_CODE);
+  // "Unspecified GSS failure. Minor code may provide more information" adds nothing to the minor text.
+  const unspecified = (major & ROUTINE_ERROR_MASK) === GSS_S_FAILURE && minor !== 0;
+  if ((major & (ROUTINE_ERROR_MASK | CALLING_ERROR_MASK)) !== 0 && !unspecified) collect(major, GSS_C_GSS_CODE);
   if (minor !== 0) collect(minor, GSS_C_MECH_CODE);
   return texts.join(': ') || `GSS major 0x${(major >>> 0).toString(16)}, minor ${minor}`;
 }
