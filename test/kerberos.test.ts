@@ -11,10 +11,11 @@ import { findRepoRoot, startHost, type ProviderHost } from '../examples/runner/e
 import type { ConnectionSettings } from '../provider/backend';
 import { DirectoryConnection } from '../provider/directory/connection';
 import { ProvisioningError } from '../provider/errors';
+import { backendFor } from '../provider/backend-choice';
 import { provision } from '../provider/provisioning';
 import { cleanEnv, scratch, useBuiltCli, type Run } from './cli-run';
 import { testDc } from './support/dc';
-import { useServiceAccount } from './support/kerberos';
+import { keytabKeys, useServiceAccount } from './support/kerberos';
 import { accountBySam } from './support/ldap';
 import { machineNames } from './support/ldap-backend';
 import { requestOdjAndTestJoin } from './support/peers';
@@ -179,6 +180,15 @@ describe('library', () => {
     expect(e2.field).toBe('connection.keytab');
   });
 
+  it('the native backend keeps its own sign-in: auth kerberos is ERROR_NOT_SUPPORTED on connection.auth, and nothing is made', async () => {
+    const name = names.next();
+    const e = await failure(backendFor('netapi').provision({ domain: dc.domain, dcName: dc.dcHost, machineName: name }, keytabConnection()));
+    expect(e.code).toBe('ERROR_NOT_SUPPORTED');
+    expect(e.field).toBe('connection.auth');
+    expect(e.message).toMatch(/ldap backend/);
+    expect(await accountBySam(`${name}$`)).toBeNull();
+  });
+
   it('settings that cannot go together are refused before anything is sent, naming the field', async () => {
     const p = { domain: dc.domain, dcName: dc.dcHost, machineName: names.next() };
     const cases: [Partial<ConnectionSettings>, string, RegExp][] = [
@@ -278,4 +288,14 @@ describe('OfflineJoinPackage through the dynamic-provider host', () => {
     expect(await accountBySam(`${name}$`)).toBeNull();
     expect(secretsIn(host.stderr)).toEqual([]);
   }, 120_000);
+});
+
+it('the run-wide secret watch recognises a printed keytab, one of its keys in hex, and a ticket cache', async () => {
+  const keytab = readFileSync(svc().keytab);
+  const key = keytabKeys(svc().keytab)[0];
+  const cache = readFileSync((await svc().kinit()).slice('FILE:'.length));
+  expect(secretsIn(`keytab ${keytab.toString('base64')}`)).toContain('Kerberos credentials (a keytab, a ticket cache or a GSS token)');
+  expect(secretsIn(`key=${key.toString('hex')}`)).toEqual(['a Kerberos key of the test service account']);
+  expect(secretsIn(`cache ${cache.subarray(0, 200).toString('base64')}`).length).toBeGreaterThan(0);
+  expect(secretsIn(`principal ${svc().principal} keytab ${svc().keytab}`)).toEqual([]);
 });

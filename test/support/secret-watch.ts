@@ -42,19 +42,31 @@ function adminPassword(): string | undefined {
 
 const watchedBytes: { kind: string; forms: string[] }[] = [];
 
-/** Watch for these bytes (or any 16 of them in a row) printed as hex or base64. */
-export function watchSecretBytes(kind: string, bytes: Buffer): void {
+/** Key-like: many distinct byte values and not mostly printable text. Runs of zeros, lengths and
+ *  names (a ticket cache holds those too) also occur in harmless output and prove nothing. */
+function keyLike(b: Buffer): boolean {
+  const printable = [...b].filter((x) => x >= 0x20 && x < 0x7f).length;
+  return new Set(b).size >= Math.min(12, b.length - 2) && printable < b.length * 0.75;
+}
+
+/** The hex and base64 forms of these bytes that a leak of 16 or more of them in a row would show. */
+export function secretForms(bytes: Buffer): string[] {
   const forms = new Set<string>();
   for (let i = 0; i < bytes.length; i += 16) {
     const w = bytes.subarray(i, Math.min(i + 16, bytes.length));
-    if (w.length >= 8) forms.add(w.toString('hex')).add(w.toString('hex').toUpperCase());
+    if (w.length >= 8 && keyLike(w)) forms.add(w.toString('hex')).add(w.toString('hex').toUpperCase());
     // base64 depends on where the leak starts modulo 3: one of these three lines up with it.
     for (let o = 0; o < 3; o++) {
       const b = bytes.subarray(i + o, i + o + 18);
-      if (b.length === 18) forms.add(b.toString('base64'));
+      if (b.length === 18 && keyLike(b)) forms.add(b.toString('base64'));
     }
   }
-  watchedBytes.push({ kind, forms: [...forms] });
+  return [...forms];
+}
+
+/** Watch for these bytes (or any 16 of them in a row) printed as hex or base64. */
+export function watchSecretBytes(kind: string, bytes: Buffer): void {
+  watchedBytes.push({ kind, forms: secretForms(bytes) });
 }
 
 // The Kerberos V5 mechanism OID as DER (in every GSS token of the mechanism), and the file headers
