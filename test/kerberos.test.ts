@@ -4,7 +4,7 @@
 // (`net offlinejoin requestodj` + `net ads testjoin`); what goes over the wire after the bind is
 // sealed (seen by a relay in between); failures carry the SSPI codes and name the setting at fault.
 import * as net from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRepoRoot, startHost, type ProviderHost } from '../examples/runner/engine';
@@ -21,12 +21,14 @@ import { machineNames } from './support/ldap-backend';
 import { requestOdjAndTestJoin } from './support/peers';
 import { buildAndProbe } from './support/provider-probe';
 import { secretsIn } from './support/secret-watch';
+import { useSilentServer } from './support/silent-server';
 
 const dc = testDc();
 const svc = useServiceAccount();
 const names = machineNames('K15');
 const cli = useBuiltCli();
 const tmp = scratch('k15');
+const silent = useSilentServer();
 
 afterAll(async () => {
   tmp.cleanup();
@@ -159,6 +161,37 @@ describe('library', () => {
     expect(e.code).toBe('SEC_E_CONTEXT_EXPIRED');
     expect(e.field).toBe('KRB5CCNAME');
     expect(e.message).toMatch(/expired/i);
+  });
+
+  it('a KDC that never answers: the Kerberos step gives up after timeoutMs (ERROR_TIMEOUT on connection.auth); none listening: SEC_E_NO_AUTHENTICATING_AUTHORITY on KRB5_CONFIG; nothing is made', async () => {
+    const confFor = (kdc: string): string => {
+      const conf = join(svc().dir, `kdc-${kdc.replace(/\W/g, '_')}.conf`);
+      // udp_preference_limit = 1: TCP only, where the silent server holds the connection open.
+      writeFileSync(conf, `[libdefaults]\n default_realm = ${dc.realm}\n udp_preference_limit = 1\n dns_lookup_kdc = false\n[realms]\n ${dc.realm} = {\n  kdc = ${kdc}\n }\n`);
+      return conf;
+    };
+    const old = process.env.KRB5_CONFIG;
+    const name = names.next();
+    try {
+      process.env.KRB5_CONFIG = confFor(`127.0.0.1:${silent.port()}`);
+      const started = Date.now();
+      const e1 = await failure(provision({ domain: dc.domain, dcName: dc.dcHost, machineName: name }, keytabConnection({ timeoutMs: 1000 })));
+      expect(Date.now() - started).toBeLessThan(1000 * 3);
+      expect(e1.code).toBe('ERROR_TIMEOUT');
+      expect(e1.field).toBe('connection.auth');
+      expect(e1.message).toContain(`ldap/${dc.dcHost}`);
+      // Nothing listens on port 1: MIT gives up at once.
+      process.env.KRB5_CONFIG = confFor('127.0.0.1:1');
+      const e2 = await failure(provision({ domain: dc.domain, dcName: dc.dcHost, machineName: name }, keytabConnection()));
+      expect(e2.code).toBe('SEC_E_NO_AUTHENTICATING_AUTHORITY');
+      expect(e2.field).toBe('KRB5_CONFIG');
+      expect(e2.message).toMatch(/Cannot contact any KDC/);
+    } finally {
+      process.env.KRB5_CONFIG = old;
+      // MIT, still waiting on its worker thread, gets its connection closed and gives up.
+      silent.dropConnections();
+    }
+    expect(await accountBySam(`${name}$`)).toBeNull();
   });
 
   it('a DC named by its address has no service principal: SEC_E_TARGET_UNKNOWN naming ldap/<address> and the URL', async () => {
