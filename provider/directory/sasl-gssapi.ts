@@ -76,9 +76,12 @@ export class SaslSocket extends Duplex {
     return this.layer !== undefined && this.layer.gss.confidential && !this.destroyed;
   }
 
-  /** While `fn` is set, complete LDAP messages it returns true for are taken out of the stream. */
+  /** While `fn` is set, complete LDAP messages it returns true for are taken out of the stream.
+   *  After each one taken, reading pauses until the next call here or to installLayer: what follows
+   *  a bind answer may already be sealed. */
   intercept(fn: ((pdu: Buffer) => boolean) | undefined): void {
     this.interceptor = fn;
+    this.receive(Buffer.alloc(0));
   }
 
   /** From now on, seal what is written and unseal what is read. */
@@ -86,11 +89,12 @@ export class SaslSocket extends Duplex {
     const maxPlain = gss.wrapSizeLimit(serverMaxToken, true);
     if (maxPlain < 1) throw new GssError('gss_wrap_size_limit', 0, 0, `the DC's maximum message size (${serverMaxToken}) leaves no room for data`);
     this.layer = { gss, maxPlain };
+    this.receive(Buffer.alloc(0));
   }
 
   private receive(chunk: Buffer): void {
-    if (!this.layer && !this.interceptor) {
-      this.push(chunk);
+    if (!this.layer && !this.interceptor && this.inbound.length === 0) {
+      if (chunk.length) this.push(chunk);
       return;
     }
     this.inbound = this.inbound.length ? Buffer.concat([this.inbound, chunk]) : chunk;
@@ -118,7 +122,8 @@ export class SaslSocket extends Duplex {
         if (n === undefined) return;
         const pdu = this.inbound.subarray(0, n);
         this.inbound = this.inbound.subarray(n);
-        if (!this.interceptor(pdu)) this.push(pdu);
+        if (this.interceptor(pdu)) return;
+        this.push(pdu);
       } else {
         if (this.inbound.length) this.push(this.inbound);
         this.inbound = Buffer.alloc(0);
