@@ -24,6 +24,7 @@ import { secretsIn } from './support/secret-watch';
 import { useSilentServer } from './support/silent-server';
 
 const dc = testDc();
+const dn0 = (): string => dc.domain.split('.').map((p) => `DC=${p}`).join(',');
 const svc = useServiceAccount();
 const names = machineNames('K15');
 const cli = useBuiltCli();
@@ -122,7 +123,7 @@ describe('library', () => {
     }
   });
 
-  it('a sealed connection counts as encrypted; before the bind it does not', async () => {
+  it('a sealed connection counts as encrypted (not before the bind), and carries requests larger than one token', async () => {
     const conn = new DirectoryConnection(keytabConnection(), { host: dc.dcHost, unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: 'dcName' });
     try {
       expect(conn.url).toBe(`ldap://${dc.dcHost}`);
@@ -133,6 +134,13 @@ describe('library', () => {
       expect(conn.encrypted).toBe(true);
       const e = (await conn.client.search('', { scope: 'base', attributes: ['dnsHostName'] })).searchEntries[0];
       expect(String(e.dnsHostName).toLowerCase()).toBe(dc.dcHost.toLowerCase());
+      // The DC takes sealed tokens of at most 64 KiB (its offer): a 200 KiB request goes as several
+      // tokens, and the DC reads it back as one message and answers it.
+      const big = 'x'.repeat(200 * 1024);
+      const none = await conn.client.search(`CN=Users,${dn0()}`, { scope: 'one', filter: `(description=${big})`, attributes: ['1.1'] });
+      expect(none.searchEntries).toEqual([]);
+      const users = await conn.client.search(`CN=Users,${dn0()}`, { scope: 'one', filter: '(objectClass=user)', attributes: ['cn', 'objectSid', 'description'] });
+      expect(users.searchEntries.length).toBeGreaterThan(3);
     } finally {
       await conn.close();
     }
