@@ -253,7 +253,7 @@ describe('odj CLI', () => {
   const env = () => cleanEnv({ KRB5_CONFIG: dc.krb5Config });
   const noSecrets = (r: Run): void => expect(secretsIn(r.stdout + r.stderr)).toEqual([]);
 
-  it('--keytab FILE --user PRINCIPAL provisions without a password; the package joins', async () => {
+  it('--keytab FILE --user PRINCIPAL provisions without a password, the package joins, and odj delete signs in the same way', async () => {
     const name = names.next();
     const file = join(tmp.dir, `${name}.txt`);
     const r = await cli.odj(['provision', '--domain', dc.domain, '--dcname', dc.dcHost, '--keytab', svc().keytab, '--user', svc().principal, '--machine', name, '--savefile', file], {
@@ -263,6 +263,11 @@ describe('odj CLI', () => {
     noSecrets(r);
     const joined = await requestOdjAndTestJoin(readFileSync(file), name);
     expect(joined.joined, joined.output).toBe(true);
+    // odj delete signs in the same way
+    const d = await cli.odj(['delete', '--domain', dc.domain, '--dcname', dc.dcHost, '--keytab', svc().keytab, '--user', svc().principal, '--machine', name], { env: env() });
+    expect(d.code, d.stderr).toBe(0);
+    noSecrets(d);
+    expect(await accountBySam(`${name}$`)).toBeNull();
   });
 
   it('--kerberos with a ticket cache (KRB5CCNAME from kinit), and ODJ_AUTH/ODJ_KEYTAB from the environment', async () => {
