@@ -1,7 +1,8 @@
 // One LDAP connection to one DC: TLS (ldaps:// or StartTLS) verified against the given CAs unless
 // the caller turns that off by name, a timeout on every step, a simple bind (or a Kerberos bind
-// that seals ldap://, sasl-gssapi.ts), and a close that always runs. Everything that goes over the wire goes through `run`, which maps failures to
-// ProvisioningError and never lets a secret into a message.
+// that seals ldap://, sasl-gssapi.ts), and a close that always runs. Everything that goes over
+// the wire goes through `run`, which maps failures to ProvisioningError and never lets a secret
+// into a message.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Client, ResultCodeError } from 'ldapts';
