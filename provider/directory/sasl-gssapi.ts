@@ -310,7 +310,8 @@ function bindRefused(answer: BindAnswer, host: string): ProvisioningError {
   return new ProvisioningError('SEC_E_LOGON_DENIED', `the DC ${host} refused the Kerberos sign-in with LDAP result ${answer.resultCode}${why}`, { field: 'connection.auth' });
 }
 
-// MIT krb5 com_err codes (krb5_err.et, base -1765328384) as gss_display_status reports them in the minor status.
+// MIT krb5 com_err codes (krb5_err.et, base -1765328384) in the minor status; the numbers were
+// checked against krb5_get_error_message of MIT 1.20.
 const KRB5 = -1765328384;
 const minorCodes: Record<number, { code: WindowsCodeName; field: 'host' | 'client' | 'keytab' | 'cache' | 'kdc' }> = {
   [(KRB5 + 6) >>> 0]: { code: 'SEC_E_NO_CREDENTIALS', field: 'client' }, // KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN
@@ -319,7 +320,7 @@ const minorCodes: Record<number, { code: WindowsCodeName; field: 'host' | 'clien
   [(KRB5 + 32) >>> 0]: { code: 'SEC_E_CONTEXT_EXPIRED', field: 'cache' }, // KRB5KRB_AP_ERR_TKT_EXPIRED
   [(KRB5 + 37) >>> 0]: { code: 'SEC_E_TIME_SKEW', field: 'kdc' }, // KRB5KRB_AP_ERR_SKEW
   [(KRB5 + 156) >>> 0]: { code: 'SEC_E_NO_AUTHENTICATING_AUTHORITY', field: 'kdc' }, // KRB5_KDC_UNREACH
-  [(KRB5 + 193) >>> 0]: { code: 'SEC_E_NO_CREDENTIALS', field: 'cache' }, // KRB5_FCC_NOFILE
+  [(KRB5 + 195) >>> 0]: { code: 'SEC_E_NO_CREDENTIALS', field: 'cache' }, // KRB5_FCC_NOFILE
   [(KRB5 + 181) >>> 0]: { code: 'SEC_E_NO_CREDENTIALS', field: 'keytab' }, // KRB5_KT_NOTFOUND
 };
 
@@ -338,8 +339,9 @@ export function kerberosError(e: unknown, bind: KerberosBind): unknown {
   };
   const known = minorCodes[e.minor];
   if (known) {
-    const w = where[known.field];
-    return new ProvisioningError(known.code, `Kerberos: ${e.text}; ${w.hint}`, { field: known.field === 'cache' && bind.credentials.keytab !== undefined ? 'connection.keytab' : w.field });
+    // With a keytab, a cache problem is the keytab's: it is what fills the (in-memory) cache.
+    const w = known.field === 'cache' && bind.credentials.keytab !== undefined ? where.keytab : where[known.field];
+    return new ProvisioningError(known.code, `Kerberos: ${e.text}; ${w.hint}`, { field: w.field });
   }
   const routine = e.major & 0x00ff0000;
   if (routine === GSS_S_CREDENTIALS_EXPIRED) return new ProvisioningError('SEC_E_CONTEXT_EXPIRED', `Kerberos: ${e.text}; ${where.cache.hint}`, { field: bind.credentials.keytab !== undefined ? 'connection.keytab' : 'KRB5CCNAME' });
