@@ -15,7 +15,7 @@ import { backendFor } from '../provider/backend-choice';
 import { provision } from '../provider/provisioning';
 import { cleanEnv, scratch, useBuiltCli, type Run } from './cli-run';
 import { testDc } from './support/dc';
-import { keytabKeys, useServiceAccount } from './support/kerberos';
+import { keytabKeys, makeServiceAccount, useServiceAccount } from './support/kerberos';
 import { accountBySam } from './support/ldap';
 import { machineNames } from './support/ldap-backend';
 import { requestOdjAndTestJoin } from './support/peers';
@@ -229,6 +229,28 @@ describe('library', () => {
     expect(e.message).toMatch(/ldap backend/);
     expect(await accountBySam(`${name}$`)).toBeNull();
   });
+
+  it('a keytab gone stale (password reset) is SEC_E_LOGON_DENIED, a deleted principal SEC_E_NO_CREDENTIALS on bindUser', async () => {
+    const other = await makeServiceAccount();
+    try {
+      const conn = { auth: 'kerberos' as const, keytab: other.keytab, bindUser: other.principal, timeoutMs: 10_000 };
+      const name = names.next();
+      await other.resetPassword();
+      const e1 = await failure(provision({ domain: dc.domain, dcName: dc.dcHost, machineName: name }, conn));
+      expect(e1.code).toBe('SEC_E_LOGON_DENIED');
+      expect(e1.field).toBe('connection.keytab');
+      expect(e1.message).toMatch(/Preauthentication failed/);
+      expect(e1.message).toContain(other.keytab);
+      await other.deleteUser();
+      const e2 = await failure(provision({ domain: dc.domain, dcName: dc.dcHost, machineName: name }, conn));
+      expect(e2.code).toBe('SEC_E_NO_CREDENTIALS');
+      expect(e2.field).toBe('connection.bindUser');
+      expect(e2.message).toMatch(/Client not found/);
+      expect(await accountBySam(`${name}$`)).toBeNull();
+    } finally {
+      await other.remove();
+    }
+  }, 60_000);
 
   it('settings that cannot go together are refused before anything is sent, naming the field', async () => {
     const p = { domain: dc.domain, dcName: dc.dcHost, machineName: names.next() };

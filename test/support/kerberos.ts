@@ -59,39 +59,67 @@ export function keytabKeys(file: string): Buffer[] {
   return keys;
 }
 
-/** For a test file: a fresh service account (name K15 + random) with its keytab, deleted afterwards. */
+export interface MadeServiceAccount extends ServiceAccount {
+  /** sets a new password on the DC: the keytab's keys go stale */
+  resetPassword(): Promise<void>;
+  /** deletes the account on the DC, keeping the keytab */
+  deleteUser(): Promise<void>;
+  /** deletes the account and its folder; safe to call twice */
+  remove(): Promise<void>;
+}
+
+/** A fresh service account (name k15svc + random) with its keytab, in a folder of its own. */
+export async function makeServiceAccount(): Promise<MadeServiceAccount> {
+  const dc = testDc();
+  const user = `k15svc${randomBytes(3).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'odj-k15-'));
+  const password = (): string => `K15-${randomBytes(12).toString('base64url')}-a1!`;
+  // A password nobody keeps: the keytab is the only way in.
+  await sambaTool(['user', 'create', user, password()]);
+  await sambaTool(['group', 'addmembers', 'Domain Admins', user]);
+  const keytab = join(dir, `${user}.keytab`);
+  await run('samba-tool', ['domain', 'exportkeytab', keytab, `--principal=${user}`, '-s', dc.smbConf], { env: krbEnv(), timeout: 60_000 });
+  for (const k of keytabKeys(keytab)) watchSecretBytes('a Kerberos key of the test service account', k);
+  let caches = 0;
+  let removed = false;
+  let userGone = false;
+  const deleteUser = async (): Promise<void> => {
+    if (userGone) return;
+    userGone = true;
+    await sambaTool(['user', 'delete', user]);
+  };
+  return {
+    principal: `${user}@${dc.realm}`,
+    keytab,
+    dir,
+    async kinit(opts = {}) {
+      const cache = `FILE:${join(dir, `cc${++caches}`)}`;
+      await run('kinit', [...(opts.lifetime ? ['-l', opts.lifetime] : []), '-kt', keytab, `${user}@${dc.realm}`], { env: krbEnv({ KRB5CCNAME: cache }), timeout: 30_000 });
+      // The cache's key-like bytes (tickets, session keys) are watched for.
+      watchSecretBytes('a Kerberos ticket cache', readFileSync(cache.slice('FILE:'.length)));
+      return cache;
+    },
+    async resetPassword() {
+      await sambaTool(['user', 'setpassword', user, `--newpassword=${password()}`]);
+    },
+    deleteUser,
+    async remove() {
+      if (removed) return;
+      removed = true;
+      await deleteUser().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** For a test file: a fresh service account with its keytab, deleted afterwards. */
 export function useServiceAccount(): () => ServiceAccount {
-  let account: ServiceAccount | undefined;
-  let user = '';
-  let dir = '';
+  let account: MadeServiceAccount | undefined;
   beforeAll(async () => {
-    const dc = testDc();
-    user = `k15svc${randomBytes(3).toString('hex')}`;
-    dir = mkdtempSync(join(tmpdir(), 'odj-k15-'));
-    // A password nobody keeps: the keytab is the only way in.
-    await sambaTool(['user', 'create', user, `K15-${randomBytes(12).toString('base64url')}-a1!`]);
-    await sambaTool(['group', 'addmembers', 'Domain Admins', user]);
-    const keytab = join(dir, `${user}.keytab`);
-    await run('samba-tool', ['domain', 'exportkeytab', keytab, `--principal=${user}`, '-s', dc.smbConf], { env: krbEnv(), timeout: 60_000 });
-    for (const k of keytabKeys(keytab)) watchSecretBytes('a Kerberos key of the test service account', k);
-    let caches = 0;
-    account = {
-      principal: `${user}@${dc.realm}`,
-      keytab,
-      dir,
-      async kinit(opts = {}) {
-        const cache = `FILE:${join(dir, `cc${++caches}`)}`;
-        await run('kinit', [...(opts.lifetime ? ['-l', opts.lifetime] : []), '-kt', keytab, `${user}@${dc.realm}`], { env: krbEnv({ KRB5CCNAME: cache }), timeout: 30_000 });
-        const file = cache.slice('FILE:'.length);
-        // The whole cache file, and so every ticket and session key in it, is watched for.
-        watchSecretBytes('a Kerberos ticket cache', readFileSync(file));
-        return cache;
-      },
-    };
+    account = await makeServiceAccount();
   }, 120_000);
   afterAll(async () => {
-    if (user) await sambaTool(['user', 'delete', user]).catch(() => undefined);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await account?.remove();
   });
   return () => {
     if (!account) throw new Error('the service account is made in beforeAll');
