@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRepoRoot, startHost, type ProviderHost } from '../examples/runner/engine';
 import type { ConnectionSettings } from '../provider/backend';
 import { DirectoryConnection } from '../provider/directory/connection';
+import { startGssClient } from '../provider/directory/gssapi';
 import { ProvisioningError } from '../provider/errors';
 import { backendFor } from '../provider/backend-choice';
 import { provision } from '../provider/provisioning';
@@ -251,6 +252,40 @@ describe('library', () => {
       await other.remove();
     }
   }, 60_000);
+
+  it("a keytab's tickets live in an in-memory cache of the context, destroyed when it is disposed", async () => {
+    const ctx = await startGssClient('ldap', dc.dcHost, { keytab: svc().keytab, principal: svc().principal });
+    const first = await ctx.step();
+    expect(first.complete).toBe(false);
+    expect(first.token.includes(Buffer.from('06092a864886f712010202', 'hex'))).toBe(true);
+    const name = ctx.cacheName!;
+    expect(name).toMatch(/^MEMORY:/);
+    // MIT's own view of that cache, through libkrb5 directly.
+    const koffi = require('koffi') as typeof import('koffi');
+    const krb5 = koffi.load('libkrb5.so.3');
+    const init = krb5.func('int krb5_init_context(_Out_ void **ctx)');
+    const free = krb5.func('void krb5_free_context(void *ctx)');
+    const resolve = krb5.func('int krb5_cc_resolve(void *ctx, const char *name, _Out_ void **cache)');
+    const principalOf = krb5.func('int krb5_cc_get_principal(void *ctx, void *cache, _Out_ void **principal)');
+    const close = krb5.func('int krb5_cc_close(void *ctx, void *cache)');
+    const holdsTickets = (): boolean => {
+      const k: unknown[] = [null];
+      init(k);
+      try {
+        const cache: unknown[] = [null];
+        expect(resolve(k[0], name, cache)).toBe(0);
+        const found = principalOf(k[0], cache[0], [null]) === 0;
+        close(k[0], cache[0]);
+        return found;
+      } finally {
+        free(k[0]);
+      }
+    };
+    expect(holdsTickets()).toBe(true);
+    ctx.dispose();
+    expect(holdsTickets()).toBe(false);
+    ctx.dispose();
+  });
 
   it('settings that cannot go together are refused before anything is sent, naming the field', async () => {
     const p = { domain: dc.domain, dcName: dc.dcHost, machineName: names.next() };

@@ -41,7 +41,9 @@ export interface GssClientContext {
   /** Whether the completed context grants confidentiality and integrity. */
   readonly confidential: boolean;
   readonly integrity: boolean;
-  /** Frees the context and credentials; safe to call twice. */
+  /** With a keytab: the in-memory credential cache its tickets went to, destroyed by dispose. */
+  readonly cacheName?: string;
+  /** Frees the context and credentials (and destroys the keytab's cache); safe to call twice. */
   dispose(): void;
 }
 
@@ -68,6 +70,8 @@ const NT_HOSTBASED_SERVICE = Buffer.from('2a864886f71201020104', 'hex');
 const NT_KRB5_PRINCIPAL = Buffer.from('2a864886f71201020201', 'hex');
 
 const MIT_LIBRARY = 'libgssapi_krb5.so.2';
+/** MIT's krb5 library (a dependency of the above): only to destroy a keytab's in-memory cache. */
+const MIT_KRB5_LIBRARY = 'libkrb5.so.3';
 
 interface Calls {
   koffi: typeof Koffi;
@@ -82,6 +86,10 @@ interface Calls {
   wrapSizeLimit: Fn;
   releaseBuffer: Fn;
   displayStatus: Fn;
+  krb5InitContext: Fn;
+  krb5FreeContext: Fn;
+  krb5CcResolve: Fn;
+  krb5CcDestroy: Fn;
 }
 type Fn = ((...args: unknown[]) => unknown) & { async: (...args: unknown[]) => void };
 
@@ -98,8 +106,10 @@ function load(): Calls {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const koffi = require('koffi') as typeof Koffi;
   let lib: Koffi.LibraryHandle;
+  let krb5: Koffi.LibraryHandle;
   try {
     lib = koffi.load(MIT_LIBRARY);
+    krb5 = koffi.load(MIT_KRB5_LIBRARY);
   } catch {
     throw new ProvisioningError('ERROR_NOT_SUPPORTED', `Kerberos sign-in needs MIT Kerberos' ${MIT_LIBRARY} (Debian/Ubuntu: apt-get install libgssapi-krb5-2)`, {
       field: 'connection.auth',
@@ -128,6 +138,10 @@ function load(): Calls {
     wrapSizeLimit: f('uint32_t gss_wrap_size_limit(_Out_ uint32_t *minor, void *ctx, int conf, uint32_t qop, uint32_t req_output, _Out_ uint32_t *max_input)'),
     releaseBuffer: f('uint32_t gss_release_buffer(_Out_ uint32_t *minor, odj_gss_buffer_desc *buffer)'),
     displayStatus: f('uint32_t gss_display_status(_Out_ uint32_t *minor, uint32_t status, int type, odj_gss_OID_desc *mech, _Inout_ uint32_t *ctx, _Out_ odj_gss_buffer_desc *text)'),
+    krb5InitContext: krb5.func('int krb5_init_context(_Out_ void **ctx)') as unknown as Fn,
+    krb5FreeContext: krb5.func('void krb5_free_context(void *ctx)') as unknown as Fn,
+    krb5CcResolve: krb5.func('int krb5_cc_resolve(void *ctx, const char *name, _Out_ void **cache)') as unknown as Fn,
+    krb5CcDestroy: krb5.func('int krb5_cc_destroy(void *ctx, void *cache)') as unknown as Fn,
   };
   return loaded;
 }
@@ -139,6 +153,19 @@ interface BufferDesc {
 
 const oid = (der: Buffer): { length: number; elements: Buffer } => ({ length: der.length, elements: der });
 const inBuffer = (b: Buffer): BufferDesc => ({ length: b.length, value: b.length > 0 ? b : null });
+
+/** Destroys an in-memory credential cache: MIT keeps a MEMORY cache (and its tickets) for the
+ *  life of the process otherwise. */
+function destroyCache(c: Calls, name: string): void {
+  const ctx: unknown[] = [null];
+  if (c.krb5InitContext(ctx) !== 0 || !ctx[0]) return;
+  try {
+    const cache: unknown[] = [null];
+    if (c.krb5CcResolve(ctx[0], name, cache) === 0 && cache[0]) c.krb5CcDestroy(ctx[0], cache[0]);
+  } finally {
+    c.krb5FreeContext(ctx[0]);
+  }
+}
 
 /** Copies a buffer GSS allocated into JS memory and frees it. */
 function take(c: Calls, desc: BufferDesc): Buffer {
@@ -195,23 +222,29 @@ function importName(c: Calls, text: string, type: Buffer): unknown {
 export async function startGssClient(service: string, host: string, creds: GssCredentials): Promise<GssClientContext> {
   const c = load();
   const handles = { target: null as unknown, client: null as unknown, cred: null as unknown, ctx: null as unknown };
+  // A keytab's tickets go to a cache in this process's memory, of this context only: nothing is
+  // written to disk or shared, and dispose destroys it.
+  const cacheName = creds.keytab !== undefined ? `MEMORY:odj-${randomUUID()}` : undefined;
+  let released = false;
   const release = (): void => {
+    if (released) return;
+    released = true;
     if (handles.ctx) c.deleteSecContext([0], [handles.ctx], null);
     if (handles.cred) c.releaseCred([0], [handles.cred]);
     if (handles.target) c.releaseName([0], [handles.target]);
     if (handles.client) c.releaseName([0], [handles.client]);
     handles.ctx = handles.cred = handles.target = handles.client = null;
+    if (cacheName) destroyCache(c, cacheName);
   };
   try {
     handles.target = importName(c, `${service}@${host}`, NT_HOSTBASED_SERVICE);
     if (creds.keytab !== undefined || creds.principal !== undefined) {
       if (creds.principal !== undefined) handles.client = importName(c, creds.principal, NT_KRB5_PRINCIPAL);
-      // A keytab's tickets go to a cache of this process only: nothing is written to disk or shared.
       const store =
-        creds.keytab !== undefined
+        creds.keytab !== undefined && cacheName
           ? [
               { key: 'client_keytab', value: creds.keytab },
-              { key: 'ccache', value: `MEMORY:odj-${randomUUID()}` },
+              { key: 'ccache', value: cacheName },
             ]
           : [];
       const minor = [0];
@@ -289,6 +322,7 @@ export async function startGssClient(service: string, host: string, creds: GssCr
     get integrity() {
       return (flags & GSS_C_INTEG_FLAG) !== 0;
     },
+    cacheName,
     dispose: release,
   };
 }
