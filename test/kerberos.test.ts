@@ -4,6 +4,7 @@
 // (`net offlinejoin requestodj` + `net ads testjoin`); what goes over the wire after the bind is
 // sealed (seen by a relay in between); failures carry the SSPI codes and name the setting at fault.
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { findRepoRoot, startHost, type ProviderHost } from '../examples/runner/e
 import type { ConnectionSettings } from '../provider/backend';
 import { DirectoryConnection } from '../provider/directory/connection';
 import { startGssClient } from '../provider/directory/gssapi';
+import { SaslSocket, saslGssapiBind } from '../provider/directory/sasl-gssapi';
 import { ProvisioningError } from '../provider/errors';
 import { backendFor } from '../provider/backend-choice';
 import { provision } from '../provider/provisioning';
@@ -285,6 +287,22 @@ describe('library', () => {
     ctx.dispose();
     expect(holdsTickets()).toBe(false);
     ctx.dispose();
+  });
+
+  it('why Kerberos runs on ldap://: this DC refuses a sealed GSSAPI bind over LDAPS ("not allowed if TLS is used")', async () => {
+    const raw = tls.connect(636, dc.dcHost, { ca: readFileSync(dc.caFile, 'utf8'), servername: dc.dcHost });
+    await new Promise<void>((resolve, reject) => {
+      raw.once('secureConnect', resolve);
+      raw.once('error', reject);
+    });
+    const socket = new SaslSocket(raw);
+    try {
+      const e = await failure(saslGssapiBind(socket, { host: dc.dcHost, credentials: { keytab: svc().keytab, principal: svc().principal } }));
+      expect(e.message).toMatch(/Sign or Seal are not allowed if TLS is used/);
+      expect(socket.sealed).toBe(false);
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('settings that cannot go together are refused before anything is sent, naming the field', async () => {
