@@ -80,6 +80,17 @@ describe('library', () => {
     expect(joined.joined, joined.output).toBe(true);
   });
 
+  it('connections in parallel (as many resources of one update open them) each sign in and seal on their own', async () => {
+    const batch = Array.from({ length: 6 }, () => names.next());
+    const results = await Promise.all(batch.map((machineName) => provision({ domain: dc.domain, dcName: dc.dcHost, machineName }, keytabConnection())));
+    for (const [i, r] of results.entries()) {
+      const truth = await accountBySam(`${batch[i]}$`);
+      expect(r.account.objectSid).toBe(truth!.sid);
+    }
+    const joined = await requestOdjAndTestJoin(results[5].packageText, batch[5]);
+    expect(joined.joined, joined.output).toBe(true);
+  });
+
   it('a ticket cache from kinit (KRB5CCNAME) works the same, without a principal or keytab', async () => {
     const cache = await svc().kinit();
     const name = names.next();
