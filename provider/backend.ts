@@ -7,9 +7,14 @@ export interface ConnectionSettings {
   url?: string;
   /** Upgrade an ldap:// connection with StartTLS (required for setting passwords). */
   startTls?: boolean;
-  /** `user@realm`, `DOMAIN\\user` or a DN */
+  /** `user@realm`, `DOMAIN\\user` or a DN; with Kerberos the client principal (`user@REALM`) */
   bindUser?: string;
   bindPassword?: string;
+  /** 'simple' (default): a simple bind with bindPassword over TLS. 'kerberos': a SASL GSSAPI bind
+   *  with the credential cache (KRB5CCNAME) or `keytab`, sealed on ldap:// (the default URL then). */
+  auth?: 'simple' | 'kerberos';
+  /** With auth 'kerberos': a keytab file with bindUser's keys, instead of the credential cache. */
+  keytab?: string;
   /** PEM text of CA certificates to trust for the DC's TLS certificate */
   caCerts?: string[];
   /** Turns TLS certificate verification off. Named loudly on purpose; never the default. */

@@ -10,6 +10,7 @@ import { dnEqual, parentDn } from './directory/escape';
 import { isOwnerMarker, ownerMarker } from './directory/ownership';
 import { ProvisioningError } from './errors';
 import { inspectAccount, LdapBackend, validateParams } from './provisioning';
+import { defaultUrl } from './directory/endpoint';
 import {
   changedFields,
   connectionFields,
@@ -36,7 +37,7 @@ export function configure(get: (key: string) => unknown): void {
 /** Operations that have the program's inputs: explicit inputs, then stack config, then environment. */
 function connectionForInputs(inputs: Partial<PackageInputs>): ConnectionSettings {
   const c = mergeConnection(connectionOf(inputs), configured, connectionFromEnv(process.env));
-  if (!c.url) c.url = `ldaps://${(inputs.dcName ?? inputs.domain ?? '').replace(/^\\\\/, '')}`;
+  if (!c.url) c.url = defaultUrl(c, (inputs.dcName ?? inputs.domain ?? '').replace(/^\\\\/, ''));
   return c;
 }
 
@@ -46,7 +47,7 @@ function connectionForState(state: Partial<PackageOutputs>): ConnectionSettings 
   const c = mergeConnection(configured, connectionFromEnv(process.env), connectionOf(state));
   // No URL anywhere: the DC the package was made against, as provisioning itself would default.
   const dc = (state.domainFacts?.dcName ?? state.dcName ?? state.domain)?.replace(/^\\\\/, '');
-  if (!c.url && dc) c.url = `ldaps://${dc}`;
+  if (!c.url && dc) c.url = defaultUrl(c, dc);
   return c;
 }
 
@@ -57,7 +58,7 @@ function backend(): JoinBackend {
 
 // ---- check ----
 
-const stringFields = ['domain', 'machineName', 'machineAccountOU', 'dcName', 'netbiosName', 'siteName', 'primaryDnsDomain', 'sysvolRoot', 'url', 'bindUser', 'bindPassword'] as const;
+const stringFields = ['domain', 'machineName', 'machineAccountOU', 'dcName', 'netbiosName', 'siteName', 'primaryDnsDomain', 'sysvolRoot', 'url', 'bindUser', 'bindPassword', 'auth', 'keytab'] as const;
 const listFields = ['certTemplateNames', 'machinePolicyNames', 'machinePolicyPaths', 'caCerts'] as const;
 const boolFields = ['startTls', 'insecureSkipTlsVerify', 'allowPasswordResetAfterJoin', 'enableAccount'] as const;
 const optionNames = ['downlevelPrivSupport', 'reuseAccount', 'useDefaultPassword', 'skipAccountSearch', 'rootCaCerts', 'persistentSite'];

@@ -70,7 +70,7 @@ export const updateFields = [
   'rotationTriggers',
 ] as const;
 /** How to reach the directory; a change here touches neither the account nor the package. */
-export const connectionFields = ['url', 'startTls', 'bindUser', 'bindPassword', 'caCerts', 'insecureSkipTlsVerify', 'timeoutMs'] as const;
+export const connectionFields = ['url', 'startTls', 'bindUser', 'bindPassword', 'caCerts', 'insecureSkipTlsVerify', 'timeoutMs', 'auth', 'keytab'] as const;
 
 export const provisioningFields = [...replaceFields, ...updateFields.filter((f) => f !== 'rotationTriggers')] as const;
 
@@ -194,6 +194,8 @@ export const configKeys = {
   caFile: 'odj:caFile',
   insecureSkipTlsVerify: 'odj:insecureSkipTlsVerify',
   timeoutMs: 'odj:timeoutMs',
+  auth: 'odj:auth',
+  keytab: 'odj:keytab',
 } as const;
 
 /** Environment variables, for CI: the same settings as the config keys. */
@@ -241,6 +243,8 @@ export function connectionFromConfig(get: (key: string) => unknown): Partial<Con
     caCerts: asCertList(get(configKeys.caCerts)) ?? caFile(s(configKeys.caFile)),
     insecureSkipTlsVerify: asBool(get(configKeys.insecureSkipTlsVerify)),
     timeoutMs: asNumber(get(configKeys.timeoutMs)),
+    auth: s(configKeys.auth),
+    keytab: s(configKeys.keytab),
   });
 }
 
@@ -255,6 +259,8 @@ export function connectionFromEnv(env: NodeJS.ProcessEnv): Partial<ConnectionSet
     caCerts: caFile(s(envKeys.caFile)),
     insecureSkipTlsVerify: asBool(env[envKeys.insecureSkipTlsVerify]),
     timeoutMs: asNumber(env[envKeys.timeoutMs]),
+    auth: s(envKeys.auth),
+    keytab: s(envKeys.keytab),
   });
 }
 

@@ -111,6 +111,10 @@ export interface OfflineJoinPackageArgs {
   caCerts?: pulumi.Input<pulumi.Input<string>[]>;
   insecureSkipTlsVerify?: pulumi.Input<boolean>;
   timeoutMs?: pulumi.Input<number>;
+  /** 'kerberos': sign in with the credential cache (KRB5CCNAME) or `keytab` + bindUser, over a sealed ldap:// (no password) */
+  auth?: pulumi.Input<'simple' | 'kerberos'>;
+  /** a keytab file with bindUser's keys (with auth 'kerberos'); `odj:keytab`, ODJ_KEYTAB */
+  keytab?: pulumi.Input<string>;
 
   /** Any change to this map resets the machine password and issues a new package for the same
    *  account. Refused once a machine has joined with the current package, unless

@@ -191,7 +191,7 @@ export async function run(args: string[]): Promise<number> {
   checkCombinations(p);
   const connection: ConnectionSettings = connectionFromArgs(p, C);
   const jobs = await jobsOf(p, base);
-  connection.bindPassword = await bindPassword(p, connection.bindUser as string, C);
+  if (connection.auth !== 'kerberos') connection.bindPassword = await bindPassword(p, connection.bindUser as string, C);
 
   const isBatch = p.values.batch !== undefined;
   // Summaries go to stderr when stdout carries the package text.

@@ -17,10 +17,16 @@ const CONNECTION = `Connection (flags win over the environment variables in brac
   --url URL                  ldaps://host[:636] or ldap://host[:389] with --starttls
                              [ODJ_LDAP_URL] (default ldaps://<dcname or domain>)
   --starttls                 upgrade an ldap:// URL with StartTLS [ODJ_START_TLS]
-  --user USER                bind as user@realm, DOMAIN\\user or a DN [ODJ_BIND_USER]
+  --user USER                bind as user@realm, DOMAIN\\user or a DN [ODJ_BIND_USER];
+                             with Kerberos the principal (user@REALM)
   --password-file FILE       read the bind password from FILE (first line; - = stdin)
                              else [ODJ_BIND_PASSWORD], else a prompt on a terminal.
                              A password is never taken as an argument.
+  --kerberos                 sign in with Kerberos instead of a password: the ticket
+                             cache (KRB5CCNAME, from kinit) over a sealed ldap://<dc>
+                             (the default URL then) [ODJ_AUTH=kerberos]
+  --keytab FILE              Kerberos with the keys of --user from FILE instead of the
+                             ticket cache; implies --kerberos [ODJ_KEYTAB]
   --cafile FILE              PEM CA certificates to verify the DC's TLS certificate [ODJ_CA_FILE]
   --insecure-skip-tls-verify do not verify the DC's certificate (testing only)
   --timeout SECONDS          per network step (default 15) [ODJ_TIMEOUT_MS in ms]`;

@@ -50,7 +50,8 @@ export async function openDomain(domain: DomainRequest, settings: ConnectionSett
   try {
     await conn.connect();
     const ping = await pingDomainController(conn, domain);
-    await conn.bind();
+    // Reached through the domain's name, the DC is whichever answered: Kerberos names it by its own.
+    await conn.bind(conn.host.toLowerCase() === domain.domain.toLowerCase() ? ping.dnsHostName : undefined);
     const discovery = await completeDiscovery(conn, ping);
     return { conn, discovery };
   } catch (e) {
