@@ -5,6 +5,9 @@ export {
   provision, provisionMany, readAccount, deleteAccount, validateParams, LdapBackend,
   optionBits, optionsFromBits, ProvisionOptionBits, type BatchOutcome, type ValidatedParams,
 } from './provisioning';
+export { inspectAccount, readIssuedFacts, rebuildPackage, moveAccountInto, type LiveAccount } from './provisioning';
+export { updateAccount, type IssuedPackage, type UpdateRequest, type UpdateOutcome } from './account-update';
+export { planSteps, accountStatus, guardPackageStep, ALLOW_RESET_INPUT, type UpdateStep, type UpdatePlan, type AccountStatus } from './account-lifecycle';
 export { NetapiBackend, type NetapiBackendOptions } from './netapi';
 export { locateDc, orderSrv, srvName, type LocateOptions, type LocatedDc, type DcAttempt, type DcCandidate } from './directory/locator';
 export { backendFor, resolveBackendChoice, backendChoices, type BackendChoice } from './backend-choice';

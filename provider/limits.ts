@@ -19,6 +19,8 @@ export const Limits = {
   bindUserChars: 1024,
   /** connection.bindPassword (AD's own maximum is 256 UTF-16 units) */
   bindPasswordChars: 1024,
+  /** connection.keytab, a file path */
+  keytabPathChars: 4096,
   /** connection.caCerts: how many, and all PEM text together */
   caCertCount: 32,
   caCertTotalBytes: 1024 * 1024,

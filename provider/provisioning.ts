@@ -1,14 +1,15 @@
 // Our NetCreateProvisioningPackage: the parameters validated once, the option bits named both ways,
 // and the backend that does the work (the LDAP backend; the native one comes with its own issue).
-import type { AccountFacts, AccountLocation, ConnectionSettings, JoinBackend, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
-import { withDirectory } from './directory/connection';
-import { guidToBytes, readRootDse } from './directory/discovery';
-import { deleteAccountByGuid, findAccountByGuid, findAccountBySamName, moveIntoContainer } from './directory/accounts';
+import type { AccountFacts, AccountLocation, ConnectionSettings, IssuedFacts, JoinBackend, LogonFacts, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
+import { guidToBytes } from './directory/discovery';
+import { deleteAccountByGuid, findAccountByGuid, findAccountBySamName, moveIntoContainer, readLogonFacts } from './directory/accounts';
 import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './directory/escape';
 import { Limits } from './limits';
-import { provisionAccounts, type AccountRequest, type DomainRequest } from './directory/provision';
+import { openDomain, provisionAccounts, rebuildOne, type AccountRequest, type DomainRequest } from './directory/provision';
+import { PackageFormatError, parsePackage } from './odj';
 import { ProvisioningError } from './errors';
 import { notProofOfAbsence, withAccountDc } from './account-dc';
+import { issuedFactsFrom } from './account-lifecycle';
 import { validateContentParams } from './content-params';
 import { optionBits, ProvisionOptionBits } from './options';
 import type { JoinProvider2 } from './odj';
@@ -198,11 +199,6 @@ export async function provision(params: ProvisioningParams, connection: Connecti
   return outcome.result;
 }
 
-function targetOf(connection: ConnectionSettings, host?: string): { host: string; unreachableCode: 'ERROR_DS_SERVER_DOWN'; unreachableField: string } {
-  if (!connection.url && !host) throw invalid('connection.url', 'is required to find an account by GUID');
-  return { host: host ?? '', unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: connection.url ? 'connection.url' : 'domain' };
-}
-
 const factsOf = (f: AccountFacts): AccountFacts => ({ distinguishedName: f.distinguishedName, objectGuid: f.objectGuid, objectSid: f.objectSid, rid: f.rid, samAccountName: f.samAccountName });
 
 /** The account with that sAMAccountName anywhere in the domain, or null (for the native backend,
@@ -210,9 +206,9 @@ const factsOf = (f: AccountFacts): AccountFacts => ({ distinguishedName: f.disti
 export async function findAccountByName(samAccountName: string, connection: ConnectionSettings, domain: string): Promise<AccountFacts | null> {
   // 256: AD's rangeUpper for sAMAccountName; the value is escaped into the filter, never syntax.
   if (typeof samAccountName !== 'string' || samAccountName.length === 0 || samAccountName.length > 256) throw invalid('samAccountName', 'must be 1 to 256 characters');
-  return withDirectory(connection, targetOf(connection, domain), async (conn) => {
-    const root = await readRootDse(conn);
-    const found = await findAccountBySamName(conn, root.defaultNamingContext, samAccountName);
+  // Without a URL: a writable DC of the domain, as the locator finds it.
+  return withAccountDc(connection, connection.url ? undefined : { domain }, async (at) => {
+    const found = await findAccountBySamName(at.conn, at.base, samAccountName);
     return found ? factsOf(found) : null;
   });
 }
@@ -227,6 +223,64 @@ export async function readAccount(objectGuid: string, connection: ConnectionSett
     if (found) where?.onDc?.(at.dc);
     return found ? factsOf(found) : null;
   });
+}
+
+/** An account as the lifecycle judges it: its facts, its description (where owner markers live),
+ *  and its password and logon facts from the DC asked. */
+export interface LiveAccount extends AccountFacts {
+  description?: string;
+  logon: LogonFacts;
+}
+
+/** The account with that objectGUID and its logon facts, or null. Searches only: nothing written.
+ *  With `where`, its home DC is asked first, and a "no such object" from another DC is an error,
+ *  not null (account-dc.ts). */
+export async function inspectAccount(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation): Promise<LiveAccount | null> {
+  guidToBytes(objectGuid);
+  return withAccountDc(connection, where, async (at) => {
+    const found = await findAccountByGuid(at.conn, at.base, objectGuid);
+    if (!found && !at.authoritative) throw notProofOfAbsence(objectGuid, at, where?.homeDc, 'changed in the state');
+    if (!found) return null;
+    where?.onDc?.(at.dc);
+    const logon = await readLogonFacts(at.conn, found.distinguishedName, at.dc);
+    return { ...factsOf(found), ...(found.description !== undefined ? { description: found.description } : {}), logon };
+  });
+}
+
+/** The issue facts of an account's current password, read now: for a package a backend made
+ *  without them (the native one). Logons already there count as the producer's own. */
+export async function readIssuedFacts(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation): Promise<IssuedFacts | null> {
+  const live = await inspectAccount(objectGuid, connection, where);
+  return live ? issuedFactsFrom(live.logon) : null;
+}
+
+/**
+ * A package for the same account around the password an earlier package carries: new content
+ * (certificates, policies, netbiosName/siteName/primaryDnsDomain, options, DC) without a password
+ * write. The earlier package is decoded with our codec; its machine name and RID must be the
+ * account's. Whether that password is still the account's is the caller's judgement (the core's
+ * guard, from the facts recorded when it was issued); nothing here writes to the directory.
+ */
+export async function rebuildPackage(params: ProvisioningParams, previousPackage: string, account: AccountFacts, connection: ConnectionSettings): Promise<ProvisionResult> {
+  const v = validateParams(params);
+  let password: string;
+  try {
+    const old = parsePackage(previousPackage).facts;
+    if (old.machineName.toUpperCase() !== v.account.machineName.toUpperCase() || old.rid !== account.rid) {
+      throw new ProvisioningError('ERROR_INVALID_DATA', `the previous package is for ${old.machineName} (RID ${old.rid}), not ${account.samAccountName} (RID ${account.rid})`, { field: 'packageText' });
+    }
+    password = old.machinePassword;
+  } catch (e) {
+    // PackageFormatError messages carry offsets and structure names, never the password.
+    if (e instanceof PackageFormatError) throw new ProvisioningError('ERROR_INVALID_DATA', `the previous package cannot be read (${e.message})`, { field: 'packageText' });
+    throw e;
+  }
+  const { conn, discovery } = await openDomain(v.domain, connection);
+  try {
+    return await rebuildOne(conn, discovery, v.account, password, account);
+  } finally {
+    await conn.close();
+  }
 }
 
 /** Delete the account with that objectGUID; already gone (on its home DC) is done. */
@@ -255,11 +309,12 @@ export class LdapBackend implements JoinBackend {
 /** Moves the account directly under containerDn unless it is there already: the native backend's
  *  reuseAccount with machineAccountOU (NetProvisionComputerAccount creates accounts in the OU but
  *  leaves a reused one where it is). The OU is checked as validateParams checks it. */
-export async function moveAccountInto(account: AccountFacts, containerDn: string, connection: ConnectionSettings, domain: string): Promise<AccountFacts> {
+export async function moveAccountInto(account: AccountFacts, containerDn: string, connection: ConnectionSettings, domain: string, where?: AccountLocation): Promise<AccountFacts> {
   const ou = checkOu(containerDn, domain.trim().replace(/\.$/, ''));
-  return withDirectory(connection, targetOf(connection, domain), async (conn) => ({
+  // Without a URL: the DC that holds the account first (where), else one the locator finds.
+  return withAccountDc(connection, where ?? (connection.url ? undefined : { domain }), async (at) => ({
     ...account,
-    distinguishedName: await moveIntoContainer(conn, account.distinguishedName, ou),
+    distinguishedName: await moveIntoContainer(at.conn, account.distinguishedName, ou),
   }));
 }
 

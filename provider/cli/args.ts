@@ -15,6 +15,8 @@ export const connectionOptions: Options = {
   cafile: { type: 'string' },
   'insecure-skip-tls-verify': { type: 'boolean' },
   timeout: { type: 'string' },
+  kerberos: { type: 'boolean' },
+  keytab: { type: 'string' },
   'dns-server': { type: 'string', multiple: true },
 };
 

@@ -66,6 +66,13 @@ function prompt(question: string): Promise<string> {
   });
 }
 
+/** Kerberos sign-in: --kerberos or --keytab, else ODJ_AUTH / ODJ_KEYTAB. */
+function wantsKerberos(p: Parsed, command: string, e: NodeJS.ProcessEnv): boolean {
+  const fromEnv = e[env.auth];
+  if (fromEnv && fromEnv !== 'kerberos' && fromEnv !== 'simple') throw new UsageError(`${env.auth} must be kerberos or simple`, command);
+  return bool(p, 'kerberos') || p.values.keytab !== undefined || fromEnv === 'kerberos' || (!fromEnv && !!e[env.keytab]);
+}
+
 /** Everything but the password, which `bindPassword` resolves (it may prompt). `warn: false` for a
  *  second reading of the same flags (early.ts), which must not repeat the warning. */
 export function connectionFromArgs(p: Parsed, command: string, e: NodeJS.ProcessEnv = process.env, warn = true): ConnectionSettings {
@@ -91,13 +98,20 @@ export function connectionFromArgs(p: Parsed, command: string, e: NodeJS.Process
   const dnsServers = dnsFlags.length > 0 ? dnsFlags : e[env.dnsServers] ? splitServerList(e[env.dnsServers] as string) : [];
   const badServer = dnsServers.find((a) => !isDnsServerAddress(a));
   if (badServer !== undefined) throw new UsageError(`${dnsFlags.length ? '--dns-server' : env.dnsServers} takes IP addresses (optionally :port), not ${badServer.slice(0, 64)}`, command);
-  if (!bindUser) throw new UsageError(`a bind user is required: --user USER or ${env.bindUser}`, command);
+  const kerberos = wantsKerberos(p, command, e);
+  const keytab = kerberos ? (nonEmpty(p, 'keytab', command) ?? (e[env.keytab] || undefined)) : undefined;
+  if (kerberos && p.values['password-file'] !== undefined) throw new UsageError('--password-file does not go with Kerberos (--kerberos, --keytab): no password is used', command);
+  if (keytab && !bindUser) throw new UsageError(`--keytab needs the principal whose keys it holds: --user user@REALM or ${env.bindUser}`, command);
+  // With a ticket cache the cache names the principal; --user then only checks it is that one.
+  if (!bindUser && !kerberos) throw new UsageError(`a bind user is required: --user USER or ${env.bindUser}`, command);
   // Said every time: with verification off, anyone on the path can take the bind password.
   if (insecure && warn) process.stderr.write("odj: warning: the DC's TLS certificate is not verified (--insecure-skip-tls-verify)\n");
   return {
     ...(url ? { url } : {}),
     ...(bool(p, 'starttls') || truthy(e[env.startTls]) ? { startTls: true } : {}),
-    bindUser,
+    ...(bindUser ? { bindUser } : {}),
+    ...(kerberos ? { auth: 'kerberos' as const } : {}),
+    ...(keytab ? { keytab } : {}),
     ...(caFile ? { caCerts: readCa(caFile, command) } : {}),
     ...(insecure ? { insecureSkipTlsVerify: true } : {}),
     ...(timeoutMs ? { timeoutMs } : {}),
@@ -107,7 +121,7 @@ export function connectionFromArgs(p: Parsed, command: string, e: NodeJS.Process
 
 /** True when `bindPassword` will have to ask on the terminal. */
 export function willPrompt(p: Parsed, e: NodeJS.ProcessEnv = process.env): boolean {
-  return p.values['password-file'] === undefined && !e[env.bindPassword];
+  return p.values['password-file'] === undefined && !e[env.bindPassword] && !wantsKerberos(p, '', e);
 }
 
 /** The bind password: --password-file, then ODJ_BIND_PASSWORD, then a prompt on a terminal. */

@@ -46,7 +46,7 @@ export async function run(args: string[]): Promise<number> {
   const v = machines.map((m) => validateParams({ domain, machineName: m, ...(dcName ? { dcName } : {}) } as ProvisioningParams));
   if (machines.length === 0) validateParams({ domain, machineName: 'X', ...(dcName ? { dcName } : {}) });
   const connection = connectionFromArgs(p, C);
-  connection.bindPassword = await bindPassword(p, connection.bindUser as string, C);
+  if (connection.auth !== 'kerberos') connection.bindPassword = await bindPassword(p, connection.bindUser as string, C);
   const quiet = bool(p, 'quiet');
   const ignoreMissing = bool(p, 'ignore-missing');
   let failed = 0;

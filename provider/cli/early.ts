@@ -27,7 +27,7 @@ export async function startEarlyConnection(args: string[]): Promise<void> {
     // given, resolves) the DC: nothing to connect to yet.
     if (!settings.url && (!nonEmpty(p, 'dcname', C) || settings.dnsServers)) return;
     const target = resolveUrl(settings, host);
-    if (target.startTls) return;
+    if (target.startTls || !target.url.startsWith('ldaps:')) return;
     socket = startEarlyTls(target.url, target.host, tlsOptionsFor(settings, target.host));
   } catch {
     return;

@@ -55,5 +55,5 @@ export function describeResult(r: ProvisionResult, where?: string): string {
 
 /** The same, as JSON-ready data (no package, no password). */
 export function resultFacts(r: ProvisionResult, savefile?: string): Record<string, unknown> {
-  return { reused: r.reused, account: r.account, domain: r.domain, ...(savefile ? { savefile } : {}) };
+  return { reused: r.reused, account: r.account, domain: r.domain, ...(savefile ? { savefile } : {}), ...(r.issued ? { issued: r.issued } : {}), ...(r.warnings ? { warnings: r.warnings } : {}) };
 }

@@ -191,7 +191,7 @@ export async function run(args: string[]): Promise<number> {
   checkCombinations(p);
   const connection: ConnectionSettings = connectionFromArgs(p, C);
   const jobs = await jobsOf(p, base);
-  connection.bindPassword = await bindPassword(p, connection.bindUser as string, C);
+  if (connection.auth !== 'kerberos') connection.bindPassword = await bindPassword(p, connection.bindUser as string, C);
 
   const isBatch = p.values.batch !== undefined;
   // Summaries go to stderr when stdout carries the package text.
@@ -220,6 +220,8 @@ export async function run(args: string[]): Promise<number> {
         if (!conn.client.isConnected) throw new ProvisioningError('ERROR_DS_SERVER_DOWN', 'the connection to the DC was lost earlier in this batch', { field: 'connection.url' });
         const r = await provisionOne(conn, discovery, job.v.account);
         await deliver(conn, job, r, printblob);
+        // Warnings go to stderr whatever else is asked for: they are about a machine that may break.
+        for (const w of r.warnings ?? []) process.stderr.write(`${tag}odj: warning: ${w}\n`);
         facts.push({ machineName: job.params.machineName, ...resultFacts(r, job.savefile) });
         if (isBatch) {
           if (!quiet) process.stderr.write(`${tag}${r.reused ? 'reused' : 'created'} ${r.account.distinguishedName}\n`);

@@ -20,10 +20,16 @@ const CONNECTION = `Connection (flags win over the environment variables in brac
   --dns-server ADDR          ask this DNS server (IP[:port]; repeatable) for the domain's
                              DCs instead of the system resolver [ODJ_DNS_SERVERS, commas]
   --starttls                 upgrade an ldap:// URL with StartTLS [ODJ_START_TLS]
-  --user USER                bind as user@realm, DOMAIN\\user or a DN [ODJ_BIND_USER]
+  --user USER                bind as user@realm, DOMAIN\\user or a DN [ODJ_BIND_USER];
+                             with Kerberos the principal (user@REALM)
   --password-file FILE       read the bind password from FILE (first line; - = stdin)
                              else [ODJ_BIND_PASSWORD], else a prompt on a terminal.
                              A password is never taken as an argument.
+  --kerberos                 sign in with Kerberos instead of a password: the ticket
+                             cache (KRB5CCNAME, from kinit) over a sealed ldap://<dc>
+                             (the default URL then) [ODJ_AUTH=kerberos]
+  --keytab FILE              Kerberos with the keys of --user from FILE instead of the
+                             ticket cache; implies --kerberos [ODJ_KEYTAB]
   --cafile FILE              PEM CA certificates to verify the DC's TLS certificate [ODJ_CA_FILE]
   --insecure-skip-tls-verify do not verify the DC's certificate (testing only)
   --timeout SECONDS          per network step (default 15) [ODJ_TIMEOUT_MS in ms]`;
@@ -99,14 +105,21 @@ Examples:
   odj provision --domain corp.example --batch machines.txt --savedir packages/ \\
       --user admin@corp.example --password-file pw.txt --cafile ca.pem`,
 
-  inspect: `Usage: odj inspect FILE|- [--json] [--show-secrets]
+  inspect: `Usage: odj inspect FILE|- [--json] [--show-secrets] [--live --user USER [--issued PWDLASTSET] ...]
 
 Decodes an offline domain join package in any form (binary, base64 text, or djoin's UTF-16
 file form; - reads stdin) and prints every field. The machine password is redacted.
 
 Options:
   --json           print a JSON object instead of text
-  --show-secrets   print the machine password and private key bytes too`,
+  --show-secrets   print the machine password and private key bytes too
+  --live           also ask the directory (searches only; no logon with the package): does the
+                   account exist, is it the package's (same SID), when was its password set and
+                   did it log on since; with --issued, whether the package is still current
+  --issued N       the pwdLastSet recorded when the package was issued ("issued" in
+                   odj provision --json, or the Pulumi output issued.pwdLastSet)
+  --dcname DC      the DC to ask (default: the one named in the package)
+  connection       --url --starttls --user --password-file --cafile --timeout, as for provision`,
 
   unattend: `Usage: odj unattend FILE|- [--arch amd64|arm64]... [--out FILE]
 

@@ -2,7 +2,7 @@
 // read and delete by objectGUID. Passwords travel only inside unicodePwd over TLS and never into
 // a message.
 import { Attribute, Change, Control, EqualityFilter } from 'ldapts';
-import type { AccountFacts } from '../backend';
+import type { AccountFacts, LogonFacts } from '../backend';
 import { ProvisioningError } from '../errors';
 import type { DirectoryConnection } from './connection';
 import { guidFromBytes, guidToBytes, sidFromBytes } from './discovery';
@@ -22,7 +22,7 @@ export const Uac = {
 } as const;
 
 const TREE_DELETE_OID = '1.2.840.113556.1.4.805';
-const ACCOUNT_ATTRIBUTES = ['distinguishedName', 'objectGUID', 'objectSid', 'sAMAccountName', 'userAccountControl', 'objectClass', 'description'];
+const ACCOUNT_ATTRIBUTES = ['distinguishedName', 'objectGUID', 'objectSid', 'sAMAccountName', 'userAccountControl', 'objectClass', 'description', 'pwdLastSet', 'lastLogon', 'lastLogonTimestamp'];
 const BINARY = ['objectGUID', 'objectSid'];
 
 export interface FoundAccount extends AccountFacts {
@@ -30,6 +30,27 @@ export interface FoundAccount extends AccountFacts {
   isComputer: boolean;
   /** where our owner marker lives (see ownership.ts) */
   description?: string;
+  /** FILETIME of the last password set, as a decimal string ('0' when never set) */
+  pwdLastSet?: string;
+  /** FILETIME of the latest logon this DC knows of (lastLogon or lastLogonTimestamp), '0' for none */
+  lastLogon?: string;
+}
+
+const filetime = (v: unknown): bigint => {
+  const s = String(first(v) ?? '0');
+  return /^\d+$/.test(s) ? BigInt(s) : 0n;
+};
+
+/** An AD FILETIME (100 ns since 1601, UTC; decimal string) as an ISO time, or 'never'. */
+export function filetimeToIso(ft: string | undefined): string {
+  const t = ft !== undefined && /^\d+$/.test(ft) ? BigInt(ft) : 0n;
+  if (t === 0n || t >= 0x7fffffffffffffffn) return 'never';
+  return new Date(Number((t - 116444736000000000n) / 10000n)).toISOString();
+}
+
+/** True when the account logged on after its password was last set: a machine uses that password. */
+export function loggedOnSincePasswordSet(a: Pick<FoundAccount, 'pwdLastSet' | 'lastLogon'>): boolean {
+  return filetime(a.lastLogon) > filetime(a.pwdLastSet);
 }
 
 const first = (v: unknown): unknown => (Array.isArray(v) ? v[0] : v);
@@ -51,6 +72,26 @@ function toAccount(e: Record<string, unknown>): FoundAccount {
     userAccountControl: Number(first(e.userAccountControl) ?? 0),
     isComputer: classes.includes('computer'),
     ...(first(e.description) !== undefined ? { description: String(first(e.description)) } : {}),
+    ...(first(e.pwdLastSet) !== undefined ? { pwdLastSet: String(first(e.pwdLastSet)) } : {}),
+    lastLogon: String(filetime(e.lastLogon) > filetime(e.lastLogonTimestamp) ? filetime(e.lastLogon) : filetime(e.lastLogonTimestamp)),
+  };
+}
+
+const LOGON_ATTRIBUTES = ['pwdLastSet', 'lastLogon', 'lastLogonTimestamp', 'logonCount', 'userAccountControl'];
+
+/** The password and logon facts of the object at dn, as the connected DC (dcName) has them. A
+ *  search only: reading them never changes the account. */
+export async function readLogonFacts(conn: DirectoryConnection, dn: string, dcName: string): Promise<LogonFacts> {
+  const r = await conn.run({ action: `reading the logon facts of ${dn}` }, () => conn.client.search(dn, { scope: 'base', attributes: LOGON_ATTRIBUTES }));
+  const e = r.searchEntries[0];
+  if (!e) throw new ProvisioningError('ERROR_DS_NO_SUCH_OBJECT', `${dn} is not there`);
+  return {
+    pwdLastSet: String(filetime(e.pwdLastSet)),
+    lastLogon: String(filetime(e.lastLogon)),
+    lastLogonTimestamp: String(filetime(e.lastLogonTimestamp)),
+    logonCount: Number(first(e.logonCount) ?? 0) || 0,
+    enabled: (Number(first(e.userAccountControl) ?? 0) & Uac.ACCOUNTDISABLE) === 0,
+    dcName,
   };
 }
 
@@ -155,6 +196,9 @@ export interface ReuseOptions {
   password: PasswordInput;
   /** move the account here when it is elsewhere */
   containerDn?: string;
+  /** the taker's owner marker (ownership.ts), written in the same modify as the password so that
+   *  the resource the account came from sees it is no longer its own */
+  ownerMarker?: string;
 }
 
 /** Moves the object at dn directly under containerDn unless it is there already; returns its DN. */
@@ -177,6 +221,9 @@ export async function reuseAccount(conn: DirectoryConnection, existing: FoundAcc
   if (opts.containerDn) dn = await moveIntoContainer(conn, dn, opts.containerDn);
   const password = asSecret(opts.password);
   const changes = [new Change({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(password.reveal())] }) })];
+  if (opts.ownerMarker !== undefined && existing.description !== opts.ownerMarker) {
+    changes.push(new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: [opts.ownerMarker] }) }));
+  }
   if (existing.userAccountControl & Uac.ACCOUNTDISABLE) {
     // A disabled account cannot log on; re-provisioning means it should.
     changes.push(

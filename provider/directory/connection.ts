@@ -1,7 +1,8 @@
 // One LDAP connection to one DC: TLS (ldaps:// or StartTLS) verified against the given CAs unless
-// the caller turns that off by name, a timeout on every step, a simple bind, and a close that
-// always runs. Everything that goes over the wire goes through `run`, which maps failures to
-// ProvisioningError and never lets a secret into a message.
+// the caller turns that off by name, a timeout on every step, a simple bind (or a Kerberos bind
+// that seals ldap://, sasl-gssapi.ts), and a close that always runs. Everything that goes over
+// the wire goes through `run`, which maps failures to ProvisioningError and never lets a secret
+// into a message.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Client, ResultCodeError } from 'ldapts';
@@ -12,6 +13,7 @@ import { secret, type Secret } from '../secret';
 import { acquireConnectionSlot } from './slots';
 import { resolveUrl, tlsOptionsFor } from './endpoint';
 import { takeEarlyTls } from './early-tls';
+import { SaslSocket, saslGssapiBind } from './sasl-gssapi';
 import { Limits } from '../limits';
 import { isDnsServerAddress } from './dns';
 
@@ -62,7 +64,7 @@ const badSetting = (field: string, rule: string): ProvisioningError => new Provi
 /** Shapes and bounds of the connection settings (see ../limits.ts); values of secrets never appear in the error. */
 export function checkSettings(s: ConnectionSettings): void {
   if (s === null || typeof s !== 'object') throw badSetting('settings', 'are required');
-  const text = (field: 'url' | 'bindUser' | 'bindPassword', max: number): void => {
+  const text = (field: 'url' | 'bindUser' | 'bindPassword' | 'keytab', max: number): void => {
     const v = s[field];
     if (v === undefined || v === null) return;
     if (typeof v !== 'string') throw badSetting(field, 'must be a string');
@@ -73,6 +75,15 @@ export function checkSettings(s: ConnectionSettings): void {
   text('url', Limits.urlChars);
   text('bindUser', Limits.bindUserChars);
   text('bindPassword', Limits.bindPasswordChars);
+  text('keytab', Limits.keytabPathChars);
+  if (s.auth !== undefined && s.auth !== null && s.auth !== 'simple' && s.auth !== 'kerberos') throw badSetting('auth', "must be 'simple' or 'kerberos'");
+  if (s.auth === 'kerberos') {
+    // Nothing of a password is used: say so rather than ignore one that was meant to be used.
+    if (s.bindPassword) throw badSetting('bindPassword', "is not used with auth 'kerberos' (the credential cache or keytab signs in); remove it");
+    if (s.keytab !== undefined && s.keytab !== null && !s.bindUser) throw badSetting('bindUser', 'must name the principal whose keys the keytab holds (user@REALM)');
+  } else if (s.keytab !== undefined && s.keytab !== null) {
+    throw badSetting('keytab', "is used with auth 'kerberos' only");
+  }
   if (s.timeoutMs !== undefined && !(typeof s.timeoutMs === 'number' && Number.isFinite(s.timeoutMs) && s.timeoutMs >= 1 && s.timeoutMs <= 600_000)) {
     throw badSetting('timeoutMs', 'must be a number of milliseconds from 1 to 600000');
   }
@@ -93,7 +104,7 @@ export class DirectoryConnection {
   readonly url: string;
   readonly host: string;
   readonly timeoutMs: number;
-  private socket?: net.Socket;
+  private socket?: net.Socket | SaslSocket;
   private sockets = 0;
   private encryptedSocket = false;
   private closed = false;
@@ -110,7 +121,7 @@ export class DirectoryConnection {
     private readonly target: DirectoryTarget,
   ) {
     checkSettings(settings);
-    const { url, host, startTls } = resolveUrl(settings, target.host);
+    const { url, host } = resolveUrl(settings, target.host);
     this.url = url;
     this.host = host;
     this.timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -124,10 +135,15 @@ export class DirectoryConnection {
       timeout: this.timeoutMs,
       connectTimeout: this.timeoutMs,
       // ldapts turns any tlsOptions into an immediate TLS connection, so StartTLS gets them later.
-      tlsOptions: startTls ? undefined : tlsOptions,
+      tlsOptions: url.startsWith('ldaps:') ? tlsOptions : undefined,
       // One socket per connection: if it drops, ldapts would silently reconnect without TLS
       // (after StartTLS) and without the bind, so a second socket is refused.
-      createConnection: ((port: number, host: string) => this.adopt(net.connect(port, target.address ?? host), false)) as typeof net.connect,
+      // Kerberos puts its security layer between ldapts and the TCP socket (sasl-gssapi.ts). The
+      // locator may have resolved the address itself (target.address).
+      createConnection: ((port: number, host: string) => {
+        const socket = net.connect(port, target.address ?? host);
+        return settings.auth === 'kerberos' ? this.adopt(new SaslSocket(socket), false) : this.adopt(socket, false);
+      }) as unknown as typeof net.connect,
       createSecureConnection: ((...args: unknown[]) => {
         // The CLI's early connection (early-tls.ts), already verified, when connect() found one.
         const early = this.early;
@@ -144,7 +160,7 @@ export class DirectoryConnection {
     return tlsOptionsFor(this.settings, this.host);
   }
 
-  private adopt<T extends net.Socket>(socket: T, encrypted: boolean): T {
+  private adopt<T extends net.Socket | SaslSocket>(socket: T, encrypted: boolean): T {
     if (this.closed || (this.sockets > 0 && !(encrypted && this.socket && !this.encryptedSocket))) {
       // Either a reconnect after the first socket dropped, or a use after close.
       socket.destroy();
@@ -156,8 +172,9 @@ export class DirectoryConnection {
     return socket;
   }
 
-  /** True once the channel is TLS-protected (ldaps:// or after StartTLS). */
+  /** True once the channel is TLS-protected (ldaps:// or after StartTLS) or sealed by Kerberos. */
   get encrypted(): boolean {
+    if (this.socket instanceof SaslSocket) return this.socket.sealed;
     return this.encryptedSocket && this.socket instanceof tls.TLSSocket && !this.socket.destroyed;
   }
 
@@ -235,7 +252,7 @@ export class DirectoryConnection {
    *  lazily), whose TLS failures `run` maps; either way nothing secret is sent before `bind`. */
   async connect(): Promise<void> {
     const { startTls } = resolveUrl(this.settings, this.target.host);
-    if (!startTls && !this.client.isConnected && !this.target.address) {
+    if (this.url.startsWith('ldaps:') && !this.client.isConnected && !this.target.address) {
       // Only a connection to this very URL with these very TLS options, whose handshake (and so
       // its certificate check) succeeded; one that failed is dropped and the usual connect below
       // reports the failure. A silent DC fails here within the same bound as a fresh connect.
@@ -251,8 +268,11 @@ export class DirectoryConnection {
     }
   }
 
-  /** Simple bind over the encrypted channel. */
-  async bind(): Promise<void> {
+  /** Simple bind over the encrypted channel, or the Kerberos bind that seals it. `dcHost`: the DC's
+   *  DNS name as the LDAP ping found it, for the service principal, when the connection was made
+   *  to the domain's name rather than to a DC. */
+  async bind(dcHost?: string): Promise<void> {
+    if (this.settings.auth === 'kerberos') return this.bindKerberos(dcHost);
     const { bindUser } = this.settings;
     const bindPassword = this.bindPassword;
     if (!bindUser) throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'a bind user is required', { field: 'connection.bindUser' });
@@ -265,6 +285,20 @@ export class DirectoryConnection {
     await this.run({ action: `binding as ${bindUser}`, field: 'connection.bindUser', overrides: { 49: 'ERROR_LOGON_FAILURE', 50: 'ERROR_ACCESS_DENIED', 53: 'ERROR_ACCESS_DENIED' } }, () =>
       this.client.bind(bindUser, bindPassword.reveal()),
     );
+  }
+
+  private async bindKerberos(dcHost?: string): Promise<void> {
+    const { bindUser, keytab } = this.settings;
+    // The service principal is ldap/<DC host>: a DC named by dcName or the URL as given (an address
+    // has no principal: a clear error, not a guess); one found through the domain by its own name.
+    const host = dcHost ?? this.host;
+    if (!this.client.isConnected) await this.run({ action: 'connecting' }, () => this.client.search('', { scope: 'base', attributes: ['1.1'] }));
+    const socket = this.socket;
+    if (!(socket instanceof SaslSocket)) throw new ProvisioningError('ERROR_DS_SERVER_DOWN', 'the connection to the DC was lost', { field: this.target.unreachableField });
+    await this.run({ action: `Kerberos sign-in to ldap/${host}`, field: 'connection.auth' }, () =>
+      saslGssapiBind(socket, { host, credentials: { ...(keytab ? { keytab } : {}), ...(bindUser ? { principal: bindUser } : {}) } }),
+    );
+    if (!this.encrypted) throw new ProvisioningError('ERROR_DS_STRONG_AUTH_REQUIRED', 'the Kerberos sign-in did not seal the connection', { field: 'connection.auth' });
   }
 
   /** Unbind and close; never throws, safe to call twice. */

@@ -179,8 +179,9 @@ async function probe(c: DcCandidate, dns: LocatorDns, opts: LocateOptions, ms: n
     }
     const { host, address } = where;
     const s = opts.settings;
-    // StartTLS on the LDAP port the SRV record published (a GC record's port is the GC's, not it).
-    const url = s.startTls ? `ldap://${host}:${opts.needGc ? 389 : c.port}` : `ldaps://${host}`;
+    // StartTLS, or Kerberos with its own sealing (endpoint.ts defaultUrl), on the LDAP port the SRV
+    // record published (a GC record's port is the GC's, not it); else LDAPS.
+    const url = s.startTls || s.auth === 'kerberos' ? `ldap://${host}:${opts.needGc ? 389 : c.port}` : `ldaps://${host}`;
     const conn = new DirectoryConnection({ ...s, url }, { host, address, unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: 'domain' });
     live = conn;
     try {

@@ -1,10 +1,10 @@
 // The LDAP provisioning flow, on validated input: one connection to one DC, discovery once, then
 // per machine: find, create or reuse, build the package. Fewest round trips: TLS + LDAP ping,
 // bind, root DSE with domain head (together), then per machine a search, a write and a read.
-import type { ConnectionSettings, ProvisionResult } from '../backend';
+import type { AccountFacts, ConnectionSettings, IssuedFacts, ProvisionResult } from '../backend';
 import { ProvisioningError } from '../errors';
 import { buildPackage, packageToText, type JoinProvider2, type PackageFacts } from '../odj';
-import { createAccount, deleteByDn, findAccountBySamName, reuseAccount, type FoundAccount } from './accounts';
+import { createAccount, deleteByDn, filetimeToIso, findAccountBySamName, loggedOnSincePasswordSet, readLogonFacts, reuseAccount, type FoundAccount } from './accounts';
 import { DEFAULT_TIMEOUT_MS, DirectoryConnection } from './connection';
 import { completeDiscovery, pingDomainController, type Discovery, type NetlogonSamLogonResponseEx } from './discovery';
 import { LocatorDns } from './dns';
@@ -80,7 +80,8 @@ export async function reachDomainDc(domain: DomainRequest, settings: ConnectionS
 export async function openDomain(domain: DomainRequest, settings: ConnectionSettings): Promise<{ conn: DirectoryConnection; discovery: Discovery }> {
   const { conn, ping } = await reachDomainDc(domain, settings);
   try {
-    await conn.bind();
+    // Reached through the domain's name, the DC is whichever answered: Kerberos names it by its own.
+    await conn.bind(conn.host.toLowerCase() === domain.domain.toLowerCase() ? ping.dnsHostName : undefined);
     const discovery = await completeDiscovery(conn, ping);
     return { conn, discovery };
   } catch (e) {
@@ -103,17 +104,23 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
   const sam = `${req.machineName.toUpperCase()}$`;
   const password: Secret = secret(req.useDefaultPassword ? defaultMachinePassword(req.machineName) : generateMachinePassword(), 'machinePassword');
   const existing = req.skipAccountSearch ? null : await findAccountBySamName(conn, d.head.dn, sam);
+  const marker = req.ownerTag !== undefined ? { ownerMarker: ownerMarker(req.ownerTag) } : {};
+  const warnings: string[] = [];
   let account: FoundAccount;
   // created: this call (or an earlier failed call for the same owner) made the account, so a
   // failure before the package is returned removes it again.
   let created = false;
+  // true when `account` was read back after the add, so its pwdLastSet is the new password's
+  let readBackAfterAdd = false;
   if (existing) {
     if (await isOwnOrphan(conn, existing, req)) {
-      account = await reuseAccount(conn, existing, { password, containerDn: req.machineAccountOU });
+      account = await reuseAccount(conn, existing, { password, containerDn: req.machineAccountOU, ...marker });
       created = true;
     } else {
       refuseExisting(existing, req, sam);
-      account = await reuseAccount(conn, existing, { password, containerDn: req.machineAccountOU });
+      account = await reuseAccount(conn, existing, { password, containerDn: req.machineAccountOU, ...marker });
+      // djoin's reuse resets, and so does ours; but say so when a machine was using the password.
+      if (loggedOnSincePasswordSet(existing)) warnings.push(resetAfterLogonWarning(existing));
     }
   } else {
     try {
@@ -124,6 +131,7 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
         password,
         ...(req.ownerTag !== undefined ? { ownerMarker: ownerMarker(req.ownerTag) } : {}),
       });
+      readBackAfterAdd = true;
     } catch (e) {
       // Without the search up front, the DC may object to a duplicate SPN before the duplicate
       // sAMAccountName; one search tells which it was, and whether it is our own orphan.
@@ -131,7 +139,7 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
       if (!(e instanceof ProvisioningError) || !clashCodes.includes(e.code) || !conn.client.isConnected) throw e;
       const clash = req.skipAccountSearch ? await findAccountBySamName(conn, d.head.dn, sam).catch(() => null) : null;
       if (clash && (await isOwnOrphan(conn, clash, req))) {
-        account = await reuseAccount(conn, clash, { password, containerDn: req.machineAccountOU });
+        account = await reuseAccount(conn, clash, { password, containerDn: req.machineAccountOU, ...marker });
       } else if (clash) {
         throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${clash.distinguishedName})`, { field: 'machineName' });
       } else if (e.code !== 'ERROR_DS_CONSTRAINT_VIOLATION') {
@@ -143,39 +151,79 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
     created = true;
   }
   try {
-    const facts: PackageFacts = {
-      domain: d.domainFacts.dnsDomainName,
-      machineName: req.machineName,
-      machinePassword: password.reveal(),
-      domainInfo: d.domainInfo,
-      dc: d.dcInfo,
-      options: req.win7Options,
-      rid: account.rid,
-      ...(req.joinProvider2 ? { joinProvider2: req.joinProvider2 } : {}),
-      ...content,
+    // When the password was set, read where it was set: the "is the package still current?" fact.
+    const issued: IssuedFacts = {
+      pwdLastSet: readBackAfterAdd && account.pwdLastSet ? account.pwdLastSet : (await readLogonFacts(conn, account.distinguishedName, d.domainFacts.dcName)).pwdLastSet,
+      dcName: d.domainFacts.dcName,
     };
-    const packageBinary = buildPackage(facts);
-    // The package stays a plain string and bytes (the Pulumi output and the CLI need them), but
-    // logging or serializing the whole result shows a redaction instead.
-    return withRedactedView({
-      account: {
-        distinguishedName: account.distinguishedName,
-        objectGuid: account.objectGuid,
-        objectSid: account.objectSid,
-        rid: account.rid,
-        samAccountName: account.samAccountName,
-      },
-      domain: d.domainFacts,
-      packageBinary,
-      packageText: packageToText(packageBinary),
-      reused: !created,
-    });
+    const result = packageFor(d, req, password.reveal(), account, content, !created);
+    result.issued = issued; // set on the object: a spread would drop its redacted view
+    if (warnings.length > 0) result.warnings = warnings;
+    return result;
   } catch (e) {
     // Never leave a half-made account: the one we just created goes again.
     if (created) await deleteByDn(conn, account.distinguishedName).catch(() => undefined);
     if (e instanceof ProvisioningError) throw e;
     throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the package could not be built (${(e as Error).name})`);
   }
+}
+
+/** The package for an account whose password is `machinePassword`; no directory access. */
+function packageFor(
+  d: Discovery,
+  req: AccountRequest,
+  machinePassword: string,
+  account: AccountFacts,
+  content: Pick<PackageFacts, 'certificates' | 'policies'>,
+  reused: boolean,
+): ProvisionResult {
+  const facts: PackageFacts = {
+    domain: d.domainFacts.dnsDomainName,
+    machineName: req.machineName,
+    machinePassword,
+    domainInfo: d.domainInfo,
+    dc: d.dcInfo,
+    options: req.win7Options,
+    rid: account.rid,
+    ...(req.joinProvider2 ? { joinProvider2: req.joinProvider2 } : {}),
+    ...content,
+  };
+  const packageBinary = buildPackage(facts);
+  // The package stays a plain string and bytes (the Pulumi output and the CLI need them), but
+  // logging or serializing the whole result shows a redaction instead.
+  return withRedactedView({
+    account: {
+      distinguishedName: account.distinguishedName,
+      objectGuid: account.objectGuid,
+      objectSid: account.objectSid,
+      rid: account.rid,
+      samAccountName: account.samAccountName,
+    },
+    domain: d.domainFacts,
+    packageBinary,
+    packageText: packageToText(packageBinary),
+    reused,
+  });
+}
+
+/** A new package around the password an earlier package carries, for the same account: new
+ *  certificates, policies, join-provider facts or options without writing anything to the
+ *  directory. The caller has made sure that password is still the account's (the core's guard). */
+export async function rebuildOne(conn: DirectoryConnection, d: Discovery, req: AccountRequest, machinePassword: string, account: AccountFacts): Promise<ProvisionResult> {
+  const content = req.content ? await resolvePackageContent(conn, d, req.content) : {};
+  try {
+    return packageFor(d, req, machinePassword, account, content, true);
+  } catch (e) {
+    if (e instanceof ProvisioningError) throw e;
+    throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the package could not be built (${(e as Error).name})`);
+  }
+}
+
+function resetAfterLogonWarning(a: FoundAccount): string {
+  return (
+    `${a.samAccountName} had logged on since its password was last set (last logon ${filetimeToIso(a.lastLogon)}, password set ${filetimeToIso(a.pwdLastSet)}): ` +
+    'reusing it reset the password, so a machine joined with the previous one loses its trust relationship with the domain until it joins with this package'
+  );
 }
 
 /** An existing account is our own orphan when it carries the caller's marker and was created by

@@ -74,6 +74,15 @@ function hostOf(url: string | undefined): string | undefined {
 }
 
 function credentialsOf(c: ConnectionSettings, domain?: string): NativeCredentials {
+  // NetApi has no way to take a ticket cache or keytab: the OS signs in (the logged-on user on
+  // Windows when bindUser is left out). Refused by name rather than silently using another identity.
+  if (c.auth === 'kerberos') {
+    throw new ProvisioningError(
+      'ERROR_NOT_SUPPORTED',
+      "auth 'kerberos' (a ticket cache or keytab) is for the ldap backend; the native backend signs in as the operating system does (on Windows leave bindUser out to use the logged-on user)",
+      { field: 'connection.auth' },
+    );
+  }
   return { user: c.bindUser, password: c.bindPassword, defaultDomain: domain };
 }
 
@@ -140,6 +149,7 @@ export class NetapiBackend implements JoinBackend {
   }
 
   async provision(params: ProvisioningParams, connection: ConnectionSettings): Promise<ProvisionResult> {
+    const credentials = credentialsOf(connection, params.domain);
     const dcName = params.dcName ?? hostOf(connection.url);
     const request = this.request(params, dcName);
     const server = this.serverFor(connection, dcName);
@@ -156,7 +166,7 @@ export class NetapiBackend implements JoinBackend {
     }
 
     const native = loadNetapi(this.options);
-    const { binary, existing, after } = native.withSession(credentialsOf(connection, params.domain), (s) => {
+    const { binary, existing, after } = native.withSession(credentials, (s) => {
       // Windows answers NERR_UserExists itself; Samba silently takes the account over, so the
       // search (which NETSETUP_PROVISION_SKIP_ACCOUNT_SEARCH turns off, as on Windows) is ours.
       const existing = skipSearch ? null : s.getUser(server, sam);
