@@ -1,7 +1,8 @@
 // Our NetCreateProvisioningPackage: the parameters validated once, the option bits named both ways,
 // and the backend that does the work (the LDAP backend; the native one comes with its own issue).
 import type { AccountFacts, AccountLocation, ConnectionSettings, IssuedFacts, JoinBackend, LogonFacts, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
-import { guidToBytes } from './directory/discovery';
+import { withDirectory } from './directory/connection';
+import { guidToBytes, readRootDse } from './directory/discovery';
 import { deleteAccountByGuid, findAccountByGuid, findAccountBySamName, moveIntoContainer, readLogonFacts } from './directory/accounts';
 import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './directory/escape';
 import { Limits } from './limits';
@@ -199,6 +200,13 @@ export async function provision(params: ProvisioningParams, connection: Connecti
   return outcome.result;
 }
 
+/** Where the name-based helpers of the native backend connect without a URL: the host it names
+ *  (its domain, or a DC), as before the locator. */
+function targetOf(connection: ConnectionSettings, host?: string): { host: string; unreachableCode: 'ERROR_DS_SERVER_DOWN'; unreachableField: string } {
+  if (!connection.url && !host) throw invalid('connection.url', 'is required to find an account by GUID');
+  return { host: host ?? '', unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: connection.url ? 'connection.url' : 'domain' };
+}
+
 const factsOf = (f: AccountFacts): AccountFacts => ({ distinguishedName: f.distinguishedName, objectGuid: f.objectGuid, objectSid: f.objectSid, rid: f.rid, samAccountName: f.samAccountName });
 
 /** The account with that sAMAccountName anywhere in the domain, or null (for the native backend,
@@ -206,9 +214,9 @@ const factsOf = (f: AccountFacts): AccountFacts => ({ distinguishedName: f.disti
 export async function findAccountByName(samAccountName: string, connection: ConnectionSettings, domain: string): Promise<AccountFacts | null> {
   // 256: AD's rangeUpper for sAMAccountName; the value is escaped into the filter, never syntax.
   if (typeof samAccountName !== 'string' || samAccountName.length === 0 || samAccountName.length > 256) throw invalid('samAccountName', 'must be 1 to 256 characters');
-  // Without a URL: a writable DC of the domain, as the locator finds it.
-  return withAccountDc(connection, connection.url ? undefined : { domain }, async (at) => {
-    const found = await findAccountBySamName(at.conn, at.base, samAccountName);
+  return withDirectory(connection, targetOf(connection, domain), async (conn) => {
+    const root = await readRootDse(conn);
+    const found = await findAccountBySamName(conn, root.defaultNamingContext, samAccountName);
     return found ? factsOf(found) : null;
   });
 }
@@ -219,7 +227,7 @@ export async function readAccount(objectGuid: string, connection: ConnectionSett
   guidToBytes(objectGuid); // refuse a malformed GUID before connecting
   return withAccountDc(connection, where, async (at) => {
     const found = await findAccountByGuid(at.conn, at.base, objectGuid);
-    if (!found && !at.authoritative) throw notProofOfAbsence(objectGuid, at, where?.homeDc, 'changed in the state');
+    if (!found && !at.authoritative) throw notProofOfAbsence(objectGuid, at, where?.homeDc, 'dropped from the state or deleted');
     if (found) where?.onDc?.(at.dc);
     return found ? factsOf(found) : null;
   });
@@ -239,7 +247,7 @@ export async function inspectAccount(objectGuid: string, connection: ConnectionS
   guidToBytes(objectGuid);
   return withAccountDc(connection, where, async (at) => {
     const found = await findAccountByGuid(at.conn, at.base, objectGuid);
-    if (!found && !at.authoritative) throw notProofOfAbsence(objectGuid, at, where?.homeDc, 'changed in the state');
+    if (!found && !at.authoritative) throw notProofOfAbsence(objectGuid, at, where?.homeDc, 'dropped from the state or deleted');
     if (!found) return null;
     where?.onDc?.(at.dc);
     const logon = await readLogonFacts(at.conn, found.distinguishedName, at.dc);
@@ -311,10 +319,13 @@ export class LdapBackend implements JoinBackend {
  *  leaves a reused one where it is). The OU is checked as validateParams checks it. */
 export async function moveAccountInto(account: AccountFacts, containerDn: string, connection: ConnectionSettings, domain: string, where?: AccountLocation): Promise<AccountFacts> {
   const ou = checkOu(containerDn, domain.trim().replace(/\.$/, ''));
-  // Without a URL: the DC that holds the account first (where), else one the locator finds.
-  return withAccountDc(connection, where ?? (connection.url ? undefined : { domain }), async (at) => ({
+  // With `where` (the resource's update), the DC that holds the account first (account-dc.ts).
+  if (where) {
+    return withAccountDc(connection, where, async (at) => ({ ...account, distinguishedName: await moveIntoContainer(at.conn, account.distinguishedName, ou) }));
+  }
+  return withDirectory(connection, targetOf(connection, domain), async (conn) => ({
     ...account,
-    distinguishedName: await moveIntoContainer(at.conn, account.distinguishedName, ou),
+    distinguishedName: await moveIntoContainer(conn, account.distinguishedName, ou),
   }));
 }
 
