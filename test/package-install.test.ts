@@ -3,11 +3,11 @@
 // examples/basic run from that project through its own dynamic-provider host against the test DC,
 // the installed `odj` binary, the codec entry (`pulumi-offline-join/odj`) without ldapts or koffi,
 // and the published types under both TypeScript module resolutions.
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, relative, sep } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildInto, findRepoRoot } from '../examples/runner/engine';
 import { testDc } from './support/dc';
@@ -44,12 +44,14 @@ function ok(r: SpawnSyncReturns<string>, what: string): string {
 }
 
 beforeAll(() => {
-  // A checkout as `git clone` leaves it: no dist/ (so the tarball holds only what prepack builds);
-  // node_modules borrowed, for the build's TypeScript.
-  cpSync(root, source, {
-    recursive: true,
-    filter: (src) => !['node_modules', 'dist', '.git'].includes(relative(root, src).split(sep)[0]),
-  });
+  // A checkout as `git clone` leaves it (plus files not yet committed, nothing ignored): no dist/,
+  // so the tarball holds only what prepack builds; node_modules borrowed, for the build's TypeScript.
+  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' });
+  for (const f of listed.split('\0').filter(Boolean)) {
+    if (!existsSync(join(root, f))) continue; // deleted in the work tree, not yet committed
+    mkdirSync(dirname(join(source, f)), { recursive: true });
+    cpSync(join(root, f), join(source, f));
+  }
   symlinkSync(join(root, 'node_modules'), join(source, 'node_modules'));
   const packDir = join(work, 'packed');
   mkdirSync(packDir);
