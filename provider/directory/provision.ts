@@ -5,6 +5,7 @@ import type { ConnectionSettings, ProvisionResult } from '../backend';
 import { ProvisioningError } from '../errors';
 import { buildPackage, packageToText, type JoinProvider2, type PackageFacts } from '../odj';
 import { createAccount, deleteByDn, findAccountBySamName, reuseAccount, type FoundAccount } from './accounts';
+import { whatItIs } from '../account-safety';
 import { DirectoryConnection } from './connection';
 import { completeDiscovery, pingDomainController, type Discovery } from './discovery';
 import { isDnWithin, parseDn } from './escape';
@@ -25,6 +26,8 @@ export interface AccountRequest {
   machineName: string;
   machineAccountOU?: string;
   reuseAccount: boolean;
+  /** with reuse: clear ACCOUNTDISABLE (otherwise a disabled account stays disabled) */
+  enableAccount?: boolean;
   useDefaultPassword: boolean;
   skipAccountSearch: boolean;
   /** the value for ODJ_WIN7BLOB.Options */
@@ -77,13 +80,14 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
   // created: this call (or an earlier failed call for the same owner) made the account, so a
   // failure before the package is returned removes it again.
   let created = false;
+  const reuse = { password, containerDn: req.machineAccountOU, enableAccount: req.enableAccount === true };
   if (existing) {
     if (await isOwnOrphan(conn, existing, req)) {
-      account = await reuseAccount(conn, existing, { password, containerDn: req.machineAccountOU });
+      account = await reuseAccount(conn, existing, reuse);
       created = true;
     } else {
       refuseExisting(existing, req, sam);
-      account = await reuseAccount(conn, existing, { password, containerDn: req.machineAccountOU });
+      account = await reuseAccount(conn, existing, reuse);
     }
   } else {
     try {
@@ -101,8 +105,9 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
       if (!(e instanceof ProvisioningError) || !clashCodes.includes(e.code) || !conn.client.isConnected) throw e;
       const clash = req.skipAccountSearch ? await findAccountBySamName(conn, d.head.dn, sam).catch(() => null) : null;
       if (clash && (await isOwnOrphan(conn, clash, req))) {
-        account = await reuseAccount(conn, clash, { password, containerDn: req.machineAccountOU });
+        account = await reuseAccount(conn, clash, reuse);
       } else if (clash) {
+        refuseExisting(clash, { ...req, reuseAccount: false }, sam);
         throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${clash.distinguishedName})`, { field: 'machineName' });
       } else if (e.code !== 'ERROR_DS_CONSTRAINT_VIOLATION') {
         throw new ProvisioningError('NERR_UserExists', `an object named ${sam} already exists`, { field: 'machineName' });
@@ -134,6 +139,7 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
         objectSid: account.objectSid,
         rid: account.rid,
         samAccountName: account.samAccountName,
+        enabled: account.enabled,
       },
       domain: d.domainFacts,
       packageBinary,
@@ -163,16 +169,13 @@ async function isOwnOrphan(conn: DirectoryConnection, existing: FoundAccount, re
   );
 }
 
-/** NERR_UserExists unless the caller asked for reuse of a computer account. */
+/** NERR_UserExists unless the caller asked for reuse; reuseAccount itself refuses anything but a
+ *  plain computer account (account-safety.ts), so the advice to reuse is given only for one. */
 function refuseExisting(existing: FoundAccount, req: AccountRequest, sam: string): void {
-  if (!req.reuseAccount) {
-    throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${existing.distinguishedName}); set reuseAccount to take it over`, {
-      field: 'machineName',
-    });
-  }
-  if (!existing.isComputer) {
-    throw new ProvisioningError('NERR_UserExists', `${sam} exists and is not a computer account (${existing.distinguishedName})`, { field: 'machineName' });
-  }
+  if (req.reuseAccount) return;
+  const what = whatItIs(existing);
+  const advice = what === null ? 'set reuseAccount to take it over' : `it ${what}; choose another name`;
+  throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${existing.distinguishedName}); ${advice}`, { field: 'machineName' });
 }
 
 /** Many machines of one domain over one connection; each outcome on its own. */
