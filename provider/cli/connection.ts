@@ -1,35 +1,25 @@
 // Connection settings for commands that talk to the DC: flags first, then the same environment
 // variables the Pulumi provider reads. The bind password comes from a file, ODJ_BIND_PASSWORD or
 // a no-echo prompt on a terminal; never from an argument.
-import { readFileSync } from 'node:fs';
 import type { ConnectionSettings } from '../backend';
 import { connectionEnvKeys, isTrueFlag } from '../connection-env';
+import { Limits } from '../limits';
 import { bool, nonEmpty, str, type Parsed } from './args';
-import { readStdin } from './io';
+import { readFileInput, readInput } from './io';
 import { UsageError } from './usage';
 
 const env = connectionEnvKeys;
 const truthy = (v: string | undefined): boolean => v !== undefined && isTrueFlag(v);
 
 function readCa(path: string, command: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read the CA file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, command);
-  }
+  const text = readFileInput(path, command, Limits.caCertTotalBytes, 'the CA file').toString('utf8');
   if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${path} holds no PEM certificate`, command);
   return [text];
 }
 
 /** The first line of a password file (or stdin), without its line end. */
 async function passwordFromFile(path: string, command: string): Promise<string> {
-  let text: string;
-  try {
-    text = path === '-' ? (await readStdin()).toString('utf8') : readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read the password file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, command);
-  }
+  const text = (await readInput(path, command, Limits.passwordFileBytes, 'the password file')).toString('utf8');
   const line = text.split(/\r?\n/)[0] ?? '';
   if (line === '') throw new UsageError(`the password file ${path} is empty`, command);
   return line;

@@ -6,6 +6,7 @@ import { describePolicyValue, describeSst } from '../content-view';
 import { bool, parse } from './args';
 import { readInput } from './io';
 import { HELP, UsageError } from './usage';
+import { Limits } from '../limits';
 
 const C = 'inspect';
 
@@ -125,7 +126,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (p.positionals.length !== 1) throw new UsageError('give one package: a FILE, or - for stdin', C);
-  const input = await readInput(p.positionals[0], C);
+  const input = await readInput(p.positionals[0], C, Limits.packageFileBytes, 'a package file');
   const view = redactPackage(parsePackage(new Uint8Array(input.buffer, input.byteOffset, input.byteLength)), { showSecrets: bool(p, 'show-secrets') });
   process.stdout.write(bool(p, 'json') ? JSON.stringify(view, null, 2) + '\n' : renderView(view));
   return 0;

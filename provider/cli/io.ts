@@ -1,27 +1,40 @@
 // Files and streams for the CLI: input from a file or stdin, and secret output written owner-only,
 // never over an existing file.
-import { accessSync, closeSync, constants, existsSync, fchmodSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fchmodSync, openSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { InputTooLargeError, readFileBounded, readStreamBounded } from '../bounded-read';
 import { UsageError } from './usage';
 
-/** All of stdin, as bytes. */
-export function readStdin(): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer) => chunks.push(c));
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks)));
-    process.stdin.on('error', reject);
+/** Stdin's bytes, at most `limit` (bounded-read.ts). */
+export function readStdin(limit: number): Promise<Buffer> {
+  return readStreamBounded(process.stdin, limit);
+}
+
+/** A file's bytes, or stdin's for `-`, at most `limit` of them: more is a usage error that says
+ *  what the file should be (`what`: "a package file", "the password file", …). */
+export async function readInput(path: string, command: string, limit: number, what = 'the input'): Promise<Buffer> {
+  if (path !== '-') return readFileInput(path, command, limit, what);
+  return readStdin(limit).catch((e: unknown) => {
+    throw inputError(e, path, command, limit, what);
   });
 }
 
-/** A file's bytes, or stdin's for `-`. */
-export async function readInput(path: string, command: string): Promise<Buffer> {
-  if (path === '-') return readStdin();
+/** readInput for a file (not stdin), synchronously. */
+export function readFileInput(path: string, command: string, limit: number, what = 'the input'): Buffer {
   try {
-    return readFileSync(path);
+    return readFileBounded(path, limit);
   } catch (e) {
-    throw new UsageError(`cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, command);
+    throw inputError(e, path, command, limit, what);
   }
+}
+
+function inputError(e: unknown, path: string, command: string, limit: number, what: string): UsageError {
+  if (e instanceof InputTooLargeError) {
+    return new UsageError(`${path === '-' ? 'stdin' : path} holds more than ${limit} bytes, more than ${what} can be; is it the right file?`, command);
+  }
+  const code = (e as NodeJS.ErrnoException).code ?? 'error';
+  // "cannot read the CA file X" names the flag's file; a positional FILE needs no label.
+  return new UsageError(`cannot read ${what.startsWith('the ') ? `${what} ` : ''}${path} (${code}${code === 'EISDIR' ? ': it is a directory' : ''})`, command);
 }
 
 /** Refuse early (before any account is made) to write where a file already is, or into a folder

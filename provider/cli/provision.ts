@@ -1,7 +1,7 @@
 // `odj provision`: djoin /provision over LDAP, for one machine or a batch over one connection.
 // Everything the user gave is checked (flags, every batch line, output paths) before the DC is
 // contacted, so a mistake never leaves an account without its package file.
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionSettings, ProvisioningParams, ProvisionResult } from '../backend';
 import { ProvisioningError } from '../errors';
@@ -11,7 +11,8 @@ import { deleteByDn } from '../directory/accounts';
 import { openDomain, provisionOne } from '../directory/provision';
 import { bool, list, nonEmpty, parse, type Parsed } from './args';
 import { bindPassword, connectionFromArgs } from './connection';
-import { assertAbsent, readInput, writeSecretFile } from './io';
+import { assertAbsent, readFileInput, readInput, writeSecretFile } from './io';
+import { Limits } from '../limits';
 import { describeError, describeResult, resultFacts } from './output';
 import { HELP, UsageError } from './usage';
 import { provisionOptions as options } from './provision-options';
@@ -32,12 +33,7 @@ function certPfx(p: Parsed): ProvisioningParams['certificates'] {
   const out = list(p, 'certpfx').map((v) => {
     const m = /^([^=]+)=(.+)$/.exec(v);
     if (!m || m[1].trim() === '') throw new UsageError('--certpfx takes TEMPLATE=FILE', C);
-    let pfx: Buffer;
-    try {
-      pfx = readFileSync(m[2]);
-    } catch (e) {
-      throw new UsageError(`cannot read ${m[2]} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, C);
-    }
+    const pfx = readFileInput(m[2], C, Limits.pfxFileBytes, 'a PFX file');
     return { templateName: m[1].trim(), pfx: new Uint8Array(pfx) };
   });
   return out.length ? out : undefined;
@@ -80,6 +76,10 @@ function baseParams(p: Parsed): Omit<ProvisioningParams, 'machineName'> {
   // One tag for a whole batch: the marker is per account anyway (it sits on each NAME$), so a
   // rerun of an interrupted batch with the same tag adopts what the first run left.
   set('ownerTag', nonEmpty(p, 'owner-tag', C));
+  if (bool(p, 'enable')) {
+    if (!bool(p, 'reuse')) throw new UsageError('--enable goes with --reuse (a new account is always enabled)', C);
+    params.enableAccount = true;
+  }
   return params;
 }
 
@@ -89,6 +89,17 @@ interface Job {
   params: ProvisioningParams;
   v: ValidatedParams;
   savefile?: string;
+}
+
+/** The batch file as text: UTF-8 (a BOM is dropped by trim), or UTF-16LE with its BOM (what
+ *  Windows PowerShell's Out-File writes). UTF-16 without a BOM gets a hint instead of a list of
+ *  bad machine names. */
+function batchText(bytes: Buffer, path: string): string {
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  if ((bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) || bytes.includes(0)) {
+    throw new UsageError(`${path} looks like UTF-16 text without a little-endian byte-order mark (it holds NUL bytes); save it as UTF-8 or UTF-16LE with BOM`, C);
+  }
+  return bytes.toString('utf8');
 }
 
 /** `NAME [OU-DN]` per line; blank lines and # comments skipped. */
@@ -114,7 +125,7 @@ async function jobsOf(p: Parsed, base: Omit<ProvisioningParams, 'machineName'>):
     return [{ origin: '--machine', params, v: validateParams(params), ...(savefile ? { savefile } : {}) }];
   }
   const dir = nonEmpty(p, 'savedir', C) as string;
-  const lines = batchLines((await readInput(batch, C)).toString('utf8'));
+  const lines = batchLines(batchText(await readInput(batch, C, Limits.batchFileBytes, 'a batch file'), batch));
   if (lines.length === 0) throw new UsageError(`${batch} names no machine`, C);
   const seen = new Map<string, number>();
   const errors: string[] = [];
@@ -220,7 +231,7 @@ export async function run(args: string[]): Promise<number> {
         await deliver(conn, job, r, printblob);
         facts.push({ machineName: job.params.machineName, ...resultFacts(r, job.savefile) });
         if (isBatch) {
-          if (!quiet) process.stderr.write(`${tag}${r.reused ? 'reused' : 'created'} ${r.account.distinguishedName}\n`);
+          if (!quiet) process.stderr.write(`${tag}${r.reused ? 'reused' : 'created'} ${r.account.distinguishedName}${r.account.enabled === false ? ' (disabled: kept disabled; --enable re-enables)' : ''}\n`);
         } else say(describeResult(r, job.savefile));
       } catch (e) {
         if (!(e instanceof ProvisioningError) || !isBatch) throw e;
