@@ -5,6 +5,7 @@
 import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from '@pulumi/pulumi/dynamic';
 import type { ConnectionSettings, JoinBackend, ProvisioningParams, ProvisionResult } from './backend';
 import { ProvisioningError } from './errors';
+import { hasUrlCredentials, urlCredentialsRule } from './credential-text';
 import { LdapBackend, validateParams } from './provisioning';
 import {
   changedFields,
@@ -85,7 +86,9 @@ function shapeFailures(news: Record<string, unknown>): CheckFailure[] {
   const t = news.timeoutMs;
   if (known(t) && !(typeof t === 'number' && Number.isInteger(t) && t > 0)) fail('timeoutMs', 'timeoutMs must be a positive integer');
   const url = news.url;
-  if (typeof url === 'string' && url !== unknownValue && !/^ldaps?:\/\/[^/\s]+\/?$/i.test(url)) {
+  if (typeof url === 'string' && url !== unknownValue && hasUrlCredentials(url)) {
+    fail('url', urlCredentialsRule('url'));
+  } else if (typeof url === 'string' && url !== unknownValue && !/^ldaps?:\/\/[^/\s]+\/?$/i.test(url)) {
     fail('url', 'url must be ldaps://host[:port] or ldap://host[:port]');
   }
   const o = news.options;

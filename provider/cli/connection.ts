@@ -4,6 +4,7 @@
 import type { ConnectionSettings } from '../backend';
 import { connectionEnvKeys, isTrueFlag } from '../connection-env';
 import { Limits } from '../limits';
+import { bindUserLabel, hasUrlCredentials, urlCredentialsRule } from '../credential-text';
 import { bool, nonEmpty, str, type Parsed } from './args';
 import { readFileInput, readInput } from './io';
 import { UsageError } from './usage';
@@ -59,6 +60,9 @@ function prompt(question: string): Promise<string> {
  *  second reading of the same flags (early.ts), which must not repeat the warning. */
 export function connectionFromArgs(p: Parsed, command: string, e: NodeJS.ProcessEnv = process.env, warn = true): ConnectionSettings {
   const url = nonEmpty(p, 'url', command) ?? (e[env.url] || undefined);
+  if (url !== undefined && hasUrlCredentials(url)) {
+    throw new UsageError(urlCredentialsRule(p.values.url !== undefined ? '--url' : env.url, '--user', '--password-file or ODJ_BIND_PASSWORD'), command);
+  }
   const bindUser = nonEmpty(p, 'user', command) ?? (e[env.bindUser] || undefined);
   const caFile = nonEmpty(p, 'cafile', command) ?? (e[env.caFile] || undefined);
   const insecure = bool(p, 'insecure-skip-tls-verify') || truthy(e[env.insecureSkipTlsVerify]);
@@ -101,7 +105,7 @@ export async function bindPassword(p: Parsed, user: string, command: string, e: 
   const fromEnv = e[env.bindPassword];
   if (fromEnv) return fromEnv;
   if (process.stdin.isTTY && process.stderr.isTTY) {
-    const pw = await prompt(`Password for ${user}: `);
+    const pw = await prompt(`Password for ${bindUserLabel(user)}: `);
     if (pw === '') throw new UsageError('no password given', command);
     return pw;
   }

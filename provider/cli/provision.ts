@@ -1,7 +1,6 @@
 // `odj provision`: djoin /provision over LDAP, for one machine or a batch over one connection.
 // Everything the user gave is checked (flags, every batch line, output paths) before the DC is
 // contacted, so a mistake never leaves an account without its package file.
-import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionSettings, ProvisioningParams, ProvisionResult } from '../backend';
 import { ProvisioningError } from '../errors';
@@ -11,7 +10,7 @@ import { deleteByDn } from '../directory/accounts';
 import { openDomain, provisionOne } from '../directory/provision';
 import { bool, list, nonEmpty, parse, type Parsed } from './args';
 import { bindPassword, connectionFromArgs } from './connection';
-import { assertAbsent, readFileInput, readInput, writeSecretFile } from './io';
+import { assertAbsent, makeOutputDir, readFileInput, readInput, writeSecretFile } from './io';
 import { Limits } from '../limits';
 import { describeError, describeResult, resultFacts } from './output';
 import { HELP, UsageError } from './usage';
@@ -148,8 +147,7 @@ async function jobsOf(p: Parsed, base: Omit<ProvisioningParams, 'machineName'>):
   }
   if (errors.length) throw new ProvisioningError('ERROR_INVALID_PARAMETER', `${batch}: nothing was provisioned:\n  ${errors.join('\n  ')}`);
   const d0 = jobs[0].v.domain;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (!statSync(dir).isDirectory()) throw new UsageError(`--savedir ${dir} is not a directory`, C);
+  makeOutputDir(dir, '--savedir', C);
   for (const j of jobs) {
     assertAbsent(j.savefile as string, 'package file', C);
     // Validation gives every job the same domain and DC; the one connection serves them all.

@@ -13,6 +13,7 @@ import { acquireConnectionSlot } from './slots';
 import { resolveUrl, tlsOptionsFor } from './endpoint';
 import { takeEarlyTls } from './early-tls';
 import { Limits } from '../limits';
+import { bindUserLabel, hasUrlCredentials, urlCredentialsRule } from '../credential-text';
 
 export { resolveUrl } from './endpoint';
 
@@ -67,6 +68,7 @@ export function checkSettings(s: ConnectionSettings): void {
     if (field !== 'bindPassword' && /[\u0000-\u001f\u007f]/.test(v)) throw badSetting(field, 'must not contain control characters');
   };
   text('url', Limits.urlChars);
+  if (typeof s.url === 'string' && hasUrlCredentials(s.url)) throw badSetting('url', urlCredentialsRule('the URL'));
   text('bindUser', Limits.bindUserChars);
   text('bindPassword', Limits.bindPasswordChars);
   if (s.timeoutMs !== undefined && !(typeof s.timeoutMs === 'number' && Number.isFinite(s.timeoutMs) && s.timeoutMs >= 1 && s.timeoutMs <= 600_000)) {
@@ -251,7 +253,7 @@ export class DirectoryConnection {
       await this.run({ action: 'connecting' }, () => this.client.search('', { scope: 'base', attributes: ['1.1'] }));
     }
     if (!this.encrypted) throw new ProvisioningError('ERROR_DS_STRONG_AUTH_REQUIRED', 'refusing to bind over an unencrypted connection', { field: 'connection.url' });
-    await this.run({ action: `binding as ${bindUser}`, field: 'connection.bindUser', overrides: { 49: 'ERROR_LOGON_FAILURE', 50: 'ERROR_ACCESS_DENIED', 53: 'ERROR_ACCESS_DENIED' } }, () =>
+    await this.run({ action: `binding as ${bindUserLabel(bindUser)}`, field: 'connection.bindUser', overrides: { 49: 'ERROR_LOGON_FAILURE', 50: 'ERROR_ACCESS_DENIED', 53: 'ERROR_ACCESS_DENIED' } }, () =>
       this.client.bind(bindUser, bindPassword.reveal()),
     );
   }

@@ -34,6 +34,7 @@ import type {
 } from '../backend';
 import { assertComputerAccount, UacBits, type GuardedAction } from '../account-safety';
 import { ProvisioningError } from '../errors';
+import { hasUrlCredentials, urlCredentialsRule } from '../credential-text';
 import { parsePackage } from '../odj';
 import { loadNetapi, type NetapiOptions } from './load';
 import type { NativeCredentials, NativeProvisionRequest, NativeUser, NetapiSession } from './native';
@@ -71,6 +72,7 @@ export function samAccountNameFor(machineName: string): string {
 
 function hostOf(url: string | undefined): string | undefined {
   if (!url) return undefined;
+  if (hasUrlCredentials(url)) throw new ProvisioningError('ERROR_INVALID_PARAMETER', urlCredentialsRule('the URL'), { field: 'connection.url' });
   try {
     return new URL(url).hostname || undefined;
   } catch {
