@@ -207,21 +207,49 @@ export async function run(args: string[]): Promise<number> {
   const say = (s: string): void => {
     if (!quiet && !json) (printblob ? process.stderr : process.stdout).write(s);
   };
-  const { conn, discovery } = await openDomain(jobs[0].v.domain, connection);
+  // SIGINT and SIGTERM, in every mode, never leave an account without its package: the machine in
+  // hand is finished (its file written, or its new account removed again when that fails, as
+  // deliver does) and nothing after it starts. What happened is said on stderr. A second signal
+  // only says what is still going on; a third quits at once and says which account may remain.
+  let signal: NodeJS.Signals | undefined;
+  let signals = 0;
+  let inHand: Job | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    signal ??= sig;
+    const name = inHand?.params.machineName;
+    if (signals >= 3) {
+      process.stderr.write(`odj: ${sig}: quitting now${name ? `; the account ${name.toUpperCase()}$ may exist without its package file: check it, and remove it with odj delete --machine ${name} if so` : ''}\n`);
+      process.exit(sig === 'SIGTERM' ? 143 : 130);
+    }
+    if (signals === 2) {
+      process.stderr.write(`odj: ${sig}: still finishing ${name ?? 'the connection'} (each DC step has a timeout); once more to quit now and leave it as it is\n`);
+      return;
+    }
+    process.stderr.write(
+      name
+        ? `odj: interrupted; stopping after the current machine (${sig}): ${name} is finished first (its package written, or its new account removed)\n`
+        : `odj: interrupted; stopping before any machine is provisioned (${sig})\n`,
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const exitCode = (): number => (signal === 'SIGTERM' ? 143 : 130);
+  let opened: Awaited<ReturnType<typeof openDomain>>;
+  try {
+    opened = await openDomain(jobs[0].v.domain, connection);
+  } catch (e) {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    throw e;
+  }
+  const { conn, discovery } = opened;
   const facts: Record<string, unknown>[] = [];
   let failed = 0;
-  // Ctrl-C in a batch stops after the machine in hand, so every account made has its package
-  // file; a second Ctrl-C exits at once.
-  let interrupted = false;
-  const onSigint = (): void => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    process.stderr.write('odj: interrupted; stopping after the current machine (Ctrl-C again to quit now)\n');
-  };
-  if (isBatch) process.on('SIGINT', onSigint);
   try {
     for (const [i, job] of jobs.entries()) {
-      if (interrupted) break;
+      if (signal) break;
+      inHand = job;
       const tag = isBatch ? `[${i + 1}/${jobs.length}] ${job.params.machineName}: ` : '';
       try {
         if (!conn.client.isConnected) throw new ProvisioningError('ERROR_DS_SERVER_DOWN', 'the connection to the DC was lost earlier in this batch', { field: 'connection.url' });
@@ -231,25 +259,32 @@ export async function run(args: string[]): Promise<number> {
         if (isBatch) {
           if (!quiet) process.stderr.write(`${tag}${r.reused ? 'reused' : 'created'} ${r.account.distinguishedName}${r.account.enabled === false ? ' (disabled: kept disabled; --enable re-enables)' : ''}\n`);
         } else say(describeResult(r, job.savefile));
+        if (signal) process.stderr.write(`odj: ${job.params.machineName} was finished before stopping: ${job.savefile ? `its package is in ${job.savefile}` : 'its package was printed'}\n`);
       } catch (e) {
+        if (signal && e instanceof ProvisioningError) process.stderr.write(`odj: ${job.params.machineName} failed while stopping; no account was left without its package (see the error)\n`);
         if (!(e instanceof ProvisioningError) || !isBatch) throw e;
         failed++;
         facts.push({ machineName: job.params.machineName, error: { code: e.code, errno: e.errno, message: e.message } });
         process.stderr.write(`${tag}odj: ${describeError(e)}\n`);
+      } finally {
+        inHand = undefined;
       }
     }
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     await conn.close();
   }
-  if (json) process.stdout.write(JSON.stringify(isBatch ? facts : facts[0], null, 2) + '\n');
+  if (json && (isBatch || facts.length)) process.stdout.write(JSON.stringify(isBatch ? facts : facts[0], null, 2) + '\n');
   if (isBatch) {
     say(`${facts.length - failed} of ${jobs.length} provisioned; packages in ${nonEmpty(p, 'savedir', C)}\n`);
     if (failed) process.stderr.write(`odj: ${failed} of ${jobs.length} failed\n`);
-    if (interrupted && facts.length < jobs.length) {
+  }
+  if (signal) {
+    if (facts.length < jobs.length) {
       process.stderr.write(`odj: interrupted: ${jobs.length - facts.length} not tried, from ${jobs[facts.length].params.machineName} (${jobs[facts.length].origin})\n`);
-      return 130;
     }
+    return exitCode();
   }
   return failed ? 1 : 0;
 }
