@@ -39,6 +39,8 @@ function isDnsName(name: string): boolean {
  *  digits. Stricter than NetBIOS alone on purpose: the name becomes a DNS host name and SPNs too. */
 export function checkMachineName(name: unknown, field = 'machineName'): string {
   if (typeof name !== 'string' || name.length === 0) throw invalid(field, 'is required');
+  // NAME$ is the account's sAMAccountName; the computer name is NAME.
+  if (/^[A-Za-z0-9-]{1,15}\$$/.test(name)) throw invalid(field, `is the computer's name without the $ of its account name: ${name.slice(0, -1)}, not ${name}`);
   if (name.length > Limits.machineNameChars) throw invalid(field, `must be at most ${Limits.machineNameChars} characters (a NetBIOS computer name)`);
   if (!DNS_LABEL.test(name)) throw invalid(field, 'may hold only ASCII letters, digits and inner hyphens');
   if (/^[0-9]+$/.test(name)) throw invalid(field, 'must not be all digits');

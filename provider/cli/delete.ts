@@ -48,7 +48,7 @@ export async function run(args: string[]): Promise<number> {
   connection.bindPassword = await bindPassword(p, connection.bindUser as string, C);
   const quiet = bool(p, 'quiet');
   const ignoreMissing = bool(p, 'ignore-missing');
-  const target = { host: dcName ?? domain, unreachableCode: dcName ? ('ERROR_INVALID_DOMAIN_ROLE' as const) : ('ERROR_NO_SUCH_DOMAIN' as const), unreachableField: dcName ? 'dcName' : 'domain' };
+  const target = { host: dcName ?? domain, unreachableCode: dcName ? ('ERROR_INVALID_DOMAIN_ROLE' as const) : ('ERROR_NO_SUCH_DOMAIN' as const), unreachableField: connection.url ? 'connection.url' : dcName ? 'dcName' : 'domain' };
   let failed = 0;
   await withDirectory(connection, target, async (conn) => {
     const base = (await readRootDse(conn)).defaultNamingContext;

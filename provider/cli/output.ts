@@ -19,6 +19,7 @@ const FLAG_OF: Record<string, string> = {
   sysvolRoot: '--sysvolroot',
   ownerTag: '--owner-tag',
   enableAccount: '--enable',
+  savefile: '--savefile',
   'options.reuseAccount': '--reuse',
   'options.useDefaultPassword': '--defpwd',
   'options.skipAccountSearch': '--nosearch',

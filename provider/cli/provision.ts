@@ -180,7 +180,8 @@ async function deliver(conn: Parameters<typeof deleteByDn>[0], job: Job, r: Prov
       const why = (e as NodeJS.ErrnoException).code ?? 'error';
       let after = r.reused ? 'the reused account has a new password that only this lost package held' : 'the account was deleted again';
       if (!r.reused) await deleteByDn(conn, r.account.distinguishedName).catch(() => (after = 'deleting the new account failed too'));
-      throw new ProvisioningError('ERROR_ACCESS_DENIED', `${job.origin}: cannot write ${job.savefile} (${why}); ${after}`, { field: 'savefile' });
+      // One prefix: the field says --savefile; a batch line says which line (its tag is printed too).
+      throw new ProvisioningError('ERROR_ACCESS_DENIED', `cannot write ${job.savefile} (${why}); ${after}`, { field: 'savefile' });
     }
   }
   if (printblob) process.stdout.write(`${r.packageText}\n`);

@@ -208,6 +208,13 @@ export class DirectoryConnection {
     const secrets = [...this.secrets, ...(ctx.secrets ?? [])];
     const code = (e as { code?: unknown })?.code;
     const message = redact(e instanceof Error ? e.message : String(e), secrets);
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      // The CA is fine; the name is not: more CAs would not help, the right host name would.
+      const byAddress = net.isIP(this.host) !== 0;
+      return new ProvisioningError('SEC_E_WRONG_PRINCIPAL', `the DC's certificate does not name ${this.host} (${message}); ${byAddress ? 'connect by the DC\'s DNS name, the one its certificate carries, not by its address' : 'connect by the name the certificate carries'}`, {
+        field: this.settings.url ? 'connection.url' : this.target.unreachableField,
+      });
+    }
     if (typeof code === 'string' && tlsVerifyCodes.has(code)) {
       return new ProvisioningError(tlsCodes[code] ?? 'SEC_E_UNTRUSTED_ROOT', `TLS verification of ${this.host} failed (${code}: ${message}); pass the DC's CA in caCerts`, {
         field: 'connection.caCerts',

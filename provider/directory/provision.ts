@@ -48,7 +48,8 @@ export async function openDomain(domain: DomainRequest, settings: ConnectionSett
     host: domain.dcName ?? domain.domain,
     // Windows: a named DC that cannot be validated → ERROR_INVALID_DOMAIN_ROLE; no DC for the domain → ERROR_NO_SUCH_DOMAIN.
     unreachableCode: domain.dcName ? 'ERROR_INVALID_DOMAIN_ROLE' : 'ERROR_NO_SUCH_DOMAIN',
-    unreachableField: domain.dcName ? 'dcName' : settings.url ? 'connection.url' : 'domain',
+    // The URL, when given, is what is contacted: its failures belong to it, not to dcName.
+    unreachableField: settings.url ? 'connection.url' : domain.dcName ? 'dcName' : 'domain',
   });
   try {
     await conn.connect();
@@ -58,6 +59,10 @@ export async function openDomain(domain: DomainRequest, settings: ConnectionSett
     return { conn, discovery };
   } catch (e) {
     await conn.close();
+    // Discovery names dcName for the host it judged; without a dcName that host came from the URL.
+    if (e instanceof ProvisioningError && e.field === 'dcName' && !domain.dcName && settings.url) {
+      throw new ProvisioningError(e.errno, e.message.replace(/^[A-Za-z_]+ \(\d+\): dcName: /, ''), { field: 'connection.url', cause: e.cause });
+    }
     throw e;
   }
 }
