@@ -49,7 +49,7 @@ function checkWritableDir(dir: string, what: string, command: string): void {
   try {
     st = statSync(dir);
   } catch (e) {
-    throw new UsageError(`${what}: cannot write in ${dir} (${why(e)}${why(e) === 'ENOENT' ? ': no such folder' : ''})`, command);
+    throw new UsageError(`${what}: cannot write in ${dir} (${why(e)})`, command);
   }
   if (!st.isDirectory()) throw new UsageError(`${what}: ${dir} is not a directory`, command);
   const fs = (() => {
