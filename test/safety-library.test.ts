@@ -27,6 +27,8 @@ const native = vi.hoisted(() => ({
   calls: [] as { call: 'provision' | 'deleteUser'; name: string; refused: boolean }[],
   /** only this file's machines (S18…) may be provisioned or deleted through NetApi */
   allowed: (name: string): boolean => /^S18[0-9A-F]/i.test(name),
+  /** a failure to give instead of calling NetProvisionComputerAccount (a test sets it) */
+  failProvision: undefined as ((name: string) => Error | undefined) | undefined,
 }));
 
 vi.mock('../provider/netapi/load', async (importOriginal) => {
@@ -46,6 +48,8 @@ vi.mock('../provider/netapi/load', async (importOriginal) => {
                 const refused = !native.allowed(request.machineName);
                 native.calls.push({ call: 'provision', name: request.machineName, refused });
                 if (refused) throw new Error(`test guard: NetProvisionComputerAccount(${request.machineName}) refused`);
+                const fail = native.failProvision?.(request.machineName);
+                if (fail) throw fail;
                 return s.provision(request);
               },
               deleteUser(server, name) {
@@ -331,6 +335,27 @@ describe('reuse never touches a domain controller, and keeps what an admin decid
       proxy.setGuard((w) => ownDn(w.dn));
     }
     expect((await accountBySam(`${name}$`))!.dn).toBe(from);
+    expectNoForeignWrite();
+  });
+});
+
+describe('the native backend moves a reused account back when NetProvisionComputerAccount fails after the move', () => {
+  it('moved back, and the error says so', async () => {
+    const name = newName();
+    const first = await provision({ domain: dc.domain, machineName: name }, viaProxy());
+    const from = first.account.distinguishedName;
+    native.failProvision = (n) => (n === name ? new ProvisioningError('ERROR_CAN_NOT_COMPLETE', 'NetProvisionComputerAccount failed (test)') : undefined);
+    try {
+      const b = backendFor('netapi', { configFile: files.configFile, krb5Config: files.krb5Config });
+      const e = await failure(b.provision({ domain: dc.domain, machineName: name, dcName: dc.dcHost, machineAccountOU: ouDn, options: { reuseAccount: true } }, viaProxy()));
+      expect(e.code).toBe('ERROR_CAN_NOT_COMPLETE');
+      expect(e.message).toContain(`the account was moved back to ${from}`);
+    } finally {
+      native.failProvision = undefined;
+    }
+    expect((await accountBySam(`${name}$`))!.dn).toBe(from);
+    // Both moves were seen by the guard, and only on this test's own account.
+    expect(proxy.writes.filter((w) => w.op === 'modDn' && w.dn.toUpperCase().startsWith(`CN=${name},`)).length).toBe(2);
     expectNoForeignWrite();
   });
 });

@@ -90,6 +90,15 @@ function ridOf(sid: string): number {
 
 const stripUnc = (s: string): string => s.replace(/^\\\\/, '');
 
+/** The DN of the container holding `dn` (after its first unescaped comma). */
+function parentDn(dn: string): string {
+  for (let i = 0; i < dn.length; i++) {
+    if (dn[i] === '\\') i++;
+    else if (dn[i] === ',') return dn.slice(i + 1);
+  }
+  return '';
+}
+
 /** The safety rule on what NetUserGetInfo says (UF_* flags are userAccountControl's bits). */
 function checkNative(user: NativeUser, sam: string, action: GuardedAction, field: string): void {
   assertComputerAccount({ distinguishedName: '', samAccountName: user.name || sam, userAccountControl: user.flags }, action, field);
@@ -185,18 +194,35 @@ export class NetapiBackend implements JoinBackend {
       return existing;
     };
     if (reuseIntoOu && !mover && skipSearch) throw reusedAccountStays();
+    let moved: { from: string; to: AccountFacts } | undefined;
     if (reuseIntoOu && mover) {
       // Checked, then moved, before the call: a failed move leaves everything as it was.
       const before = native.withSession(credentials, checkExisting);
       const current = before ? await mover.findBySamAccountName(sam, connection, params.domain) : null;
-      if (current) await mover.moveAccount!(current, params.machineAccountOU!, connection, params.domain);
+      if (current) {
+        const to = await mover.moveAccount!(current, params.machineAccountOU!, connection, params.domain);
+        if (to.distinguishedName !== current.distinguishedName) moved = { from: current.distinguishedName, to };
+      }
     }
 
-    const { binary, existing, after } = native.withSession(credentials, (s) => {
-      const existing = checkExisting(s);
-      const binary = s.provision(request);
-      return { binary, existing, after: s.getUser(server, sam) };
-    });
+    let done: { binary: Buffer; existing: NativeUser | null; after: NativeUser | null };
+    try {
+      done = native.withSession(credentials, (s) => {
+        const existing = checkExisting(s);
+        const binary = s.provision(request);
+        return { binary, existing, after: s.getUser(server, sam) };
+      });
+    } catch (e) {
+      if (!moved || !(e instanceof ProvisioningError)) throw e;
+      // Moved for nothing: put the account back, or say where it now is.
+      const { from, to } = moved;
+      const back = await mover!.moveAccount!(to, parentDn(from), connection, params.domain).then(
+        () => `the account was moved back to ${from}`,
+        () => `the account could not be moved back and is now at ${to.distinguishedName} (it was at ${from})`,
+      );
+      throw new ProvisioningError(e.errno, `${e.message.replace(/^[A-Za-z_0-9]+ \(\d+\): (?:[\w.[\]]+: )?/, '')}; ${back}`, { field: e.field, cause: e });
+    }
+    const { binary, existing, after } = done;
 
     const parsed = parsePackage(binary);
     const facts = parsed.facts;
