@@ -283,6 +283,25 @@ describe('usage errors with clear messages', () => {
     expect(hint.stderr).toMatch(/looks like UTF-16/);
   });
 
+  it('a package file that cannot be written: one prefix, the right flag, and the new account removed again', async () => {
+    const { args, env } = viaProxy();
+    const name = newName();
+    const file = join(tmp.dir, `${name}-taken.txt`);
+    // Someone creates the file while the DC makes the account.
+    proxy.setFault({ op: 'add', action: 'hook', beforeReply: async () => writeFileSync(file, 'not yours') });
+    try {
+      const r = await odj(['provision', ...args, '--machine', name, '--savefile', file], { env });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^odj: ERROR_ACCESS_DENIED \\(5\\): savefile: cannot write ${file} \\(EEXIST\\); the account was deleted again \\[--savefile\\]`));
+      expect(r.stderr).not.toMatch(/savefile: --machine:/);
+    } finally {
+      proxy.setFault(null);
+    }
+    expect(readFileSync(file, 'utf8')).toBe('not yours');
+    expect(await accountBySam(`${name}$`)).toBeNull();
+    expectNoForeignWrite();
+  });
+
   it('a password typed into --user is not echoed back when the bind fails', async () => {
     const { env } = dcArgs();
     const typed = 'Tr0ub4dor&3!x';
