@@ -78,6 +78,8 @@ export class ProvisioningError extends Error {
   readonly code: string;
   readonly errno: number;
   readonly field?: string;
+  /** the message without the code and field prefix, for an error that adds to another's */
+  readonly detail: string;
 
   constructor(code: WindowsCodeName | number, message: string, options: ProvisioningErrorOptions = {}) {
     const errno = typeof code === 'number' ? code : WindowsCodes[code];
@@ -86,5 +88,6 @@ export class ProvisioningError extends Error {
     this.code = name;
     this.errno = errno;
     this.field = options.field;
+    this.detail = message;
   }
 }

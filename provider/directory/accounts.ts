@@ -229,7 +229,7 @@ export async function reuseAccount(conn: DirectoryConnection, existing: FoundAcc
     const back = await conn
       .run({ action: `moving ${dn} back to where it was`, field: 'machineAccountOU' }, () => conn.client.modifyDN(dn, from))
       .then(() => `it was moved back to ${from}`, () => `it could not be moved back and is now at ${dn} (it was at ${from})`);
-    throw new ProvisioningError(e.errno, `${e.message.replace(/^[A-Za-z_]+ \(\d+\): (?:[\w.\[\]]+: )?/, '')}; ${back}`, { field: e.field, cause: e });
+    throw new ProvisioningError(e.errno, `${e.detail}; ${back}`, { field: e.field, cause: e });
   }
   return { ...existing, distinguishedName: dn, userAccountControl: uac, enabled: (uac & Uac.ACCOUNTDISABLE) === 0 };
 }

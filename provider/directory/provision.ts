@@ -61,7 +61,7 @@ export async function openDomain(domain: DomainRequest, settings: ConnectionSett
     await conn.close();
     // Discovery names dcName for the host it judged; without a dcName that host came from the URL.
     if (e instanceof ProvisioningError && e.field === 'dcName' && !domain.dcName && settings.url) {
-      throw new ProvisioningError(e.errno, e.message.replace(/^[A-Za-z_]+ \(\d+\): dcName: /, ''), { field: 'connection.url', cause: e.cause });
+      throw new ProvisioningError(e.errno, e.detail, { field: 'connection.url', cause: e.cause });
     }
     throw e;
   }

@@ -220,7 +220,7 @@ export class NetapiBackend implements JoinBackend {
         () => `the account was moved back to ${from}`,
         () => `the account could not be moved back and is now at ${to.distinguishedName} (it was at ${from})`,
       );
-      throw new ProvisioningError(e.errno, `${e.message.replace(/^[A-Za-z_0-9]+ \(\d+\): (?:[\w.[\]]+: )?/, '')}; ${back}`, { field: e.field, cause: e });
+      throw new ProvisioningError(e.errno, `${e.detail}; ${back}`, { field: e.field, cause: e });
     }
     const { binary, existing, after } = done;
 
