@@ -15,8 +15,9 @@
 // checked with NetUserGetInfo's flags (and by the directory when it has one): only a plain
 // workstation trust account, never a DC, RODC, trust or user account (account-safety.ts). A
 // disabled account is not reused without enableAccount: NetProvisionComputerAccount enables it.
-// A wrong password given with a `user@realm` name comes back from Samba 4.17 as ERROR_NOT_FOUND (1168), with `DOMAIN\user` or a bare name as
-// ERROR_LOGON_FAILURE (1326). Without dcName, Samba finds the DC through DNS.
+// A wrong password given with a `user@realm` name comes back from Samba 4.17 as ERROR_NOT_FOUND
+// (1168), with `DOMAIN\user` or a bare name as ERROR_LOGON_FAILURE (1326). Without dcName, Samba
+// finds the DC through DNS.
 //
 // reuseAccount with machineAccountOU: Microsoft documents lpMachineAccountOU as the OU "where the
 // computer account will be created" and NETSETUP_PROVISION_REUSE_ACCOUNT as reusing an existing
@@ -32,7 +33,7 @@ import type {
   ProvisionResult,
   ProvisioningParams,
 } from '../backend';
-import { assertComputerAccount, UacBits, type GuardedAction } from '../account-safety';
+import { assertComputerAccount, UacBits, whatItIs, type GuardedAction, type ObjectKind } from '../account-safety';
 import { ProvisioningError } from '../errors';
 import { hasUrlCredentials, urlCredentialsRule } from '../credential-text';
 import { parsePackage } from '../odj';
@@ -100,8 +101,10 @@ function parentDn(dn: string): string {
 }
 
 /** The safety rule on what NetUserGetInfo says (UF_* flags are userAccountControl's bits). */
+const kindOf = (user: NativeUser, sam: string): ObjectKind => ({ distinguishedName: '', samAccountName: user.name || sam, userAccountControl: user.flags });
+
 function checkNative(user: NativeUser, sam: string, action: GuardedAction, field: string): void {
-  assertComputerAccount({ distinguishedName: '', samAccountName: user.name || sam, userAccountControl: user.flags }, action, field);
+  assertComputerAccount(kindOf(user, sam), action, field);
 }
 
 function reusedAccountStays(): ProvisioningError {
@@ -177,7 +180,8 @@ export class NetapiBackend implements JoinBackend {
     const checkExisting = (s: NetapiSession): NativeUser | null => {
       const existing = s.getUser(server, sam);
       if (existing && !reuse) {
-        const advice = (existing.flags & UacBits.WORKSTATION_TRUST_ACCOUNT) && !(existing.flags & (UacBits.SERVER_TRUST_ACCOUNT | UacBits.PARTIAL_SECRETS_ACCOUNT)) ? 'set reuseAccount to take it over' : 'it is not a workstation account; choose another name';
+        const what = whatItIs(kindOf(existing, sam));
+        const advice = what === null ? 'set reuseAccount to take it over' : `it ${what}; choose another name`;
         throw new ProvisioningError('NERR_UserExists', `an account named ${sam} already exists; ${advice}`, { field: 'machineName' });
       }
       if (existing) checkNative(existing, sam, 'reuse', 'machineName');
