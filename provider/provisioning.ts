@@ -266,8 +266,7 @@ export async function moveAccountInto(account: AccountFacts, containerDn: string
       ? await findAccountByGuid(conn, root.defaultNamingContext, account.objectGuid)
       : await findObjectByDn(conn, account.distinguishedName, 'machineAccountOU');
     if (!found) throw new ProvisioningError('NERR_UserNotFound', `${account.distinguishedName || account.samAccountName} does not exist`, { field: 'machineName' });
-    checkedAccount(found, 'move', 'machineName');
-    return { ...account, distinguishedName: await moveIntoContainer(conn, found.distinguishedName, ou) };
+    return { ...account, distinguishedName: await moveIntoContainer(conn, found, ou) };
   });
 }
 

@@ -190,9 +190,11 @@ export interface ReuseOptions {
   enableAccount?: boolean;
 }
 
-/** Moves the object at dn directly under containerDn unless it is there already; returns its DN.
- *  The caller has checked the object (assertComputerAccount). */
-export async function moveIntoContainer(conn: DirectoryConnection, dn: string, containerDn: string): Promise<string> {
+/** Moves the computer account directly under containerDn unless it is there already (anything but
+ *  a plain computer account is refused first); returns its DN. */
+export async function moveIntoContainer(conn: DirectoryConnection, account: FoundAccount, containerDn: string): Promise<string> {
+  checkedAccount(account, 'move', 'machineName');
+  const dn = account.distinguishedName;
   const here = parseDn(dn);
   const target = parseDn(containerDn);
   if (here.length === target.length + 1 && isDnWithin(here, target)) return dn;
@@ -213,7 +215,7 @@ export async function reuseAccount(conn: DirectoryConnection, existing: FoundAcc
   if (!conn.encrypted) throw new ProvisioningError('ERROR_DS_STRONG_AUTH_REQUIRED', 'refusing to send a password over an unencrypted connection', { field: 'connection.url' });
   const from = existing.distinguishedName;
   let dn = from;
-  if (opts.containerDn) dn = await moveIntoContainer(conn, dn, opts.containerDn);
+  if (opts.containerDn) dn = await moveIntoContainer(conn, existing, opts.containerDn);
   const password = asSecret(opts.password);
   const changes = [new Change({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(password.reveal())] }) })];
   let uac = existing.userAccountControl;
@@ -234,16 +236,25 @@ export async function reuseAccount(conn: DirectoryConnection, existing: FoundAcc
   return { ...existing, distinguishedName: dn, userAccountControl: uac, enabled: (uac & Uac.ACCOUNTDISABLE) === 0 };
 }
 
-/** Delete a computer account without the tree-delete control: its children are listed first and
- *  only those a computer normally carries (account-safety.ts DELETABLE_CHILD_CLASSES) are deleted,
- *  one by one, deepest first; any other child stops the delete before anything is removed. */
+/** Delete a computer account without the tree-delete control. One subtree search reads the
+ *  object itself (refused unless it is a plain computer account, account-safety.ts) and its
+ *  children; only children a computer normally carries (DELETABLE_CHILD_CLASSES) are deleted, one
+ *  by one, deepest first; any other child stops the delete before anything is removed. */
 export async function deleteByDn(conn: DirectoryConnection, dn: string): Promise<void> {
   const r = await conn.run({ action: `listing the objects under ${dn}`, overrides: { 32: 'ERROR_DS_NO_SUCH_OBJECT' } }, () =>
-    conn.client.search(dn, { scope: 'sub', filter: '(objectClass=*)', attributes: ['objectClass'], sizeLimit: 1000 }),
+    conn.client.search(dn, { scope: 'sub', filter: '(objectClass=*)', attributes: ['objectClass', 'userAccountControl', 'sAMAccountName'], sizeLimit: 1000 }),
   );
   const here = parseDn(dn).length;
+  const self = r.searchEntries.find((e) => parseDn(String(e.dn)).length === here);
+  if (!self) throw new ProvisioningError('ERROR_DS_NO_SUCH_OBJECT', `${dn} does not exist`);
+  const classes = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
+  assertComputerAccount(
+    { distinguishedName: dn, samAccountName: String(first(self.sAMAccountName) ?? ''), objectClasses: classes(self.objectClass), userAccountControl: Number(first(self.userAccountControl) ?? 0) },
+    'delete',
+    'machineName',
+  );
   const children = r.searchEntries
-    .map((e) => ({ dn: String(e.dn), depth: parseDn(String(e.dn)).length, classes: (Array.isArray(e.objectClass) ? e.objectClass : [e.objectClass]).map(String) }))
+    .map((e) => ({ dn: String(e.dn), depth: parseDn(String(e.dn)).length, classes: classes(e.objectClass) }))
     .filter((c) => c.depth > here)
     .sort((a, b) => b.depth - a.depth);
   const other = children.find((c) => !isDeletableChild(c.classes));
