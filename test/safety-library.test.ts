@@ -17,6 +17,8 @@ import { readFileBounded, InputTooLargeError } from '../provider/bounded-read';
 import { ProvisioningError, windowsCodeName } from '../provider/errors';
 import { deleteAccount, LdapBackend, provision, readAccount } from '../provider/provisioning';
 import { check, del as resourceDelete, read as resourceRead } from '../provider/resource-provider';
+import { deleteByDn } from '../provider/directory/accounts';
+import { withDirectory } from '../provider/directory/connection';
 import { testDc } from './support/dc';
 import { FaultProxy } from './support/fault-proxy';
 import { accountBySam, deleteTree, ensureOu, guidToString, withLdap } from './support/ldap';
@@ -398,6 +400,17 @@ describe('bounded inputs, credentials in URLs, names', () => {
     const e = await failure(provision({ domain: dc.domain, machineName: 'WS01$' }, viaProxy()));
     expect([e.code, e.field]).toEqual(['ERROR_INVALID_PARAMETER', 'machineName']);
     expect(e.message).toMatch(/WS01, not WS01\$/);
+  });
+
+  it('the lowest layer refuses too: deleteByDn of the DC or a user writes nothing', async () => {
+    for (const t of targets.filter((x) => x.label !== 'an OU')) {
+      const e = await failure(
+        withDirectory(viaProxy(), { host: dc.dcHost, unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: 'connection.url' }, (conn) => deleteByDn(conn, t.dn)),
+      );
+      expect(e.code, t.label).toBe('ERROR_NO_TRUST_SAM_ACCOUNT');
+      expect(e.message).toMatch(t.what);
+    }
+    expectNoForeignWrite();
   });
 
   it('LdapBackend and the library agree (one rule): an OU GUID is refused the same way by both', async () => {
