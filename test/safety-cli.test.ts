@@ -161,7 +161,8 @@ describe('bounded inputs: endless or huge files and streams fail at once, in lit
     writeFileSync(big, '');
     truncateSync(big, 80 * 1024 * 1024); // 80 MB (sparse: costs no disk)
   });
-  const conn = ['--domain', 'x.test', '--user', 'admin@x.test'];
+  // A URL on loopback (nothing listens on port 1): the early TLS connection resolves no name.
+  const conn = ['--domain', 'x.test', '--user', 'admin@x.test', '--url', 'ldaps://127.0.0.1:1'];
   const cases: [string, () => string[], string?][] = [
     ['inspect /dev/zero', () => ['inspect', '/dev/zero']],
     ['inspect of an 80 MB file', () => ['inspect', big]],
