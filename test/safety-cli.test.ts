@@ -303,6 +303,14 @@ describe('usage errors with clear messages', () => {
     expectNoForeignWrite();
   });
 
+  it('a failure of the host --url names is labelled [--url], not [--dcname]', async () => {
+    const { args, env } = dcArgs();
+    const r = await odj(['provision', ...args, '--url', 'ldaps://127.0.0.1:1', '--machine', 'WS1', '--printblob'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ldaps:\/\/127\.0\.0\.1:1.*\[--url\]/);
+    expect(r.stderr).not.toMatch(/\[--dcname\]/);
+  });
+
   it('a password typed into --user is not echoed back when the bind fails', async () => {
     const { env } = dcArgs();
     const typed = 'Tr0ub4dor&3!x';
