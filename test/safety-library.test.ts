@@ -286,6 +286,8 @@ describe('reuse never touches a domain controller, and keeps what an admin decid
     // Asked for, reuse works and says so.
     const r = await b.provision({ domain: dc.domain, machineName: name, dcName: dc.dcHost, options: { skipAccountSearch: true, reuseAccount: true } }, viaProxy());
     expect([r.reused, r.account.objectGuid]).toEqual([true, first.account.objectGuid]);
+    // The interceptor is really in the path: it saw this (allowed) call.
+    expect(native.calls).toContainEqual({ call: 'provision', name, refused: false });
     expectNoForeignWrite();
   });
 
