@@ -53,6 +53,8 @@ export function whatItIs(o: ObjectKind): string | null {
     const classes = o.objectClasses.map((c) => c.toLowerCase());
     if (classes.some((c) => MANAGED_SERVICE_ACCOUNT.includes(c))) return 'is a managed service account';
     if (!classes.includes('computer')) {
+      // AD keeps a trust's account (CORP$) as a user object; its flag says what it really is.
+      if (classes.includes('user') && uac & UacBits.INTERDOMAIN_TRUST_ACCOUNT) return 'is an interdomain trust account';
       const named = CLASS_NAMES.find(([c]) => classes.includes(c));
       if (named) return `is ${named[1]}`;
       return `is a ${o.objectClasses[o.objectClasses.length - 1] ?? 'directory'} object, not a computer account`;

@@ -392,7 +392,8 @@ describe('bounded inputs, credentials in URLs, names', () => {
   it('names what an object is, for the kinds the test DC has none of (RODC, trust, managed service account)', () => {
     expect(whatItIs({ distinguishedName: 'x', objectClasses: ['top', 'computer'], userAccountControl: 0x1000 })).toBeNull();
     expect(whatItIs({ distinguishedName: 'x', objectClasses: ['top', 'computer'], userAccountControl: 0x1000 | 0x04000000 })).toBe('is a read-only domain controller');
-    expect(whatItIs({ distinguishedName: 'x', objectClasses: ['top', 'person', 'user'], userAccountControl: 0x800 })).toBe('is a user account');
+    expect(whatItIs({ distinguishedName: 'x', objectClasses: ['top', 'person', 'user'], userAccountControl: 0x800 })).toBe('is an interdomain trust account');
+    expect(whatItIs({ distinguishedName: 'x', objectClasses: ['top', 'person', 'user'], userAccountControl: 0x200 })).toBe('is a user account');
     expect(whatItIs({ distinguishedName: '', samAccountName: 'CORP$', userAccountControl: 0x800 })).toBe('is an interdomain trust account');
     expect(whatItIs({ distinguishedName: 'x', objectClasses: ['top', 'computer', 'msDS-GroupManagedServiceAccount'], userAccountControl: 0x1000 })).toBe('is a managed service account');
     expect(windowsCodeName(1317)).toBe('ERROR_NO_SUCH_USER');
