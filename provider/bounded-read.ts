@@ -6,8 +6,11 @@ import { closeSync, constants, openSync, readSync } from 'node:fs';
 /** More than `limit` bytes were there; nothing beyond limit + 1 was read. */
 export class InputTooLargeError extends Error {
   override readonly name = 'InputTooLargeError';
-  constructor(readonly limit: number) {
-    super(`more than ${limit} bytes`);
+  constructor(
+    readonly limit: number,
+    readonly path?: string,
+  ) {
+    super(`${path ?? 'the input'} holds more than ${limit} bytes, more than such a file may have`);
   }
 }
 
@@ -27,7 +30,7 @@ export function readFileBounded(path: string, limit: number): Buffer {
       if (n === 0) break;
       chunks.push(n === want ? buf : buf.subarray(0, n));
       total += n;
-      if (total > limit) throw new InputTooLargeError(limit);
+      if (total > limit) throw new InputTooLargeError(limit, path);
     }
     return Buffer.concat(chunks, total);
   } finally {
