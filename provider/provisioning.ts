@@ -3,7 +3,7 @@
 import type { AccountFacts, ConnectionSettings, IssuedFacts, JoinBackend, LogonFacts, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
 import { withDirectory } from './directory/connection';
 import { guidToBytes, readRootDse } from './directory/discovery';
-import { deleteAccountByGuid, findAccountByGuid, findAccountBySamName, moveIntoContainer, readLogonFacts } from './directory/accounts';
+import { accountFacts, checkedAccount, deleteAccountByGuid, findAccountByGuid, findAccountBySamName, findObjectByDn, moveIntoContainer, readLogonFacts } from './directory/accounts';
 import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './directory/escape';
 import { Limits } from './limits';
 import { openDomain, provisionAccounts, rebuildOne, type AccountRequest, type DomainRequest } from './directory/provision';
@@ -41,6 +41,8 @@ function isDnsName(name: string): boolean {
  *  digits. Stricter than NetBIOS alone on purpose: the name becomes a DNS host name and SPNs too. */
 export function checkMachineName(name: unknown, field = 'machineName'): string {
   if (typeof name !== 'string' || name.length === 0) throw invalid(field, 'is required');
+  // NAME$ is the account's sAMAccountName; the computer name is NAME.
+  if (/^[A-Za-z0-9-]{1,15}\$$/.test(name)) throw invalid(field, `is the computer's name without the $ of its account name: ${name.slice(0, -1)}, not ${name}`);
   if (name.length > Limits.machineNameChars) throw invalid(field, `must be at most ${Limits.machineNameChars} characters (a NetBIOS computer name)`);
   if (!DNS_LABEL.test(name)) throw invalid(field, 'may hold only ASCII letters, digits and inner hyphens');
   if (/^[0-9]+$/.test(name)) throw invalid(field, 'must not be all digits');
@@ -126,6 +128,8 @@ export function validateParams(params: ProvisioningParams): ValidatedParams {
   const ouGiven = params.machineAccountOU !== undefined && params.machineAccountOU !== null && params.machineAccountOU !== '';
   const machineAccountOU = ouGiven ? checkOu(params.machineAccountOU, domain, options.downlevelPrivSupport) : undefined;
   const ownerTag = checkOwnerTag(params.ownerTag);
+  if (params.enableAccount !== undefined && params.enableAccount !== null && typeof params.enableAccount !== 'boolean') throw invalid('enableAccount', 'must be true or false');
+  const enableAccount = params.enableAccount === true;
   // Certificates and policies: checked here, fetched after discovery (directory/package-content.ts).
   const content = validateContentParams(params, options);
   let joinProvider2: JoinProvider2 | undefined;
@@ -154,6 +158,7 @@ export function validateParams(params: ProvisioningParams): ValidatedParams {
       machineName,
       machineAccountOU,
       reuseAccount: !!options.reuseAccount,
+      enableAccount,
       useDefaultPassword: !!options.useDefaultPassword,
       skipAccountSearch: !!options.skipAccountSearch,
       win7Options: win7Options(options),
@@ -204,27 +209,27 @@ function targetOf(connection: ConnectionSettings, host?: string): { host: string
   return { host: host ?? '', unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: connection.url ? 'connection.url' : 'domain' };
 }
 
-const factsOf = (f: AccountFacts): AccountFacts => ({ distinguishedName: f.distinguishedName, objectGuid: f.objectGuid, objectSid: f.objectSid, rid: f.rid, samAccountName: f.samAccountName });
-
-/** The account with that sAMAccountName anywhere in the domain, or null (for the native backend,
- *  which cannot see DNs and GUIDs). */
+/** The computer account with that sAMAccountName anywhere in the domain, or null (for the native
+ *  backend, which cannot see DNs and GUIDs). Anything but a plain computer account is refused
+ *  (account-safety.ts). */
 export async function findAccountByName(samAccountName: string, connection: ConnectionSettings, domain: string): Promise<AccountFacts | null> {
   // 256: AD's rangeUpper for sAMAccountName; the value is escaped into the filter, never syntax.
   if (typeof samAccountName !== 'string' || samAccountName.length === 0 || samAccountName.length > 256) throw invalid('samAccountName', 'must be 1 to 256 characters');
   return withDirectory(connection, targetOf(connection, domain), async (conn) => {
     const root = await readRootDse(conn);
     const found = await findAccountBySamName(conn, root.defaultNamingContext, samAccountName);
-    return found ? factsOf(found) : null;
+    return found ? accountFacts(checkedAccount(found, 'read', 'machineName')) : null;
   });
 }
 
-/** The account with that objectGUID, or null. */
+/** The computer account with that objectGUID, or null. Anything else with that GUID (a user, a
+ *  group, an OU, a DC, a trust account) is refused, ERROR_NO_TRUST_SAM_ACCOUNT naming what it is. */
 export async function readAccount(objectGuid: string, connection: ConnectionSettings): Promise<AccountFacts | null> {
   guidToBytes(objectGuid); // refuse a malformed GUID before connecting
   return withDirectory(connection, targetOf(connection), async (conn) => {
     const root = await readRootDse(conn);
     const found = await findAccountByGuid(conn, root.defaultNamingContext, objectGuid);
-    return found ? factsOf(found) : null;
+    return found ? accountFacts(checkedAccount(found, 'read', 'objectGuid')) : null;
   });
 }
 
@@ -243,7 +248,7 @@ export async function inspectAccount(objectGuid: string, connection: ConnectionS
     const found = await findAccountByGuid(conn, root.defaultNamingContext, objectGuid);
     if (!found) return null;
     const logon = await readLogonFacts(conn, found.distinguishedName, root.dnsHostName);
-    return { ...factsOf(found), ...(found.description !== undefined ? { description: found.description } : {}), logon };
+    return { ...accountFacts(checkedAccount(found, 'read', 'objectGuid')), ...(found.description !== undefined ? { description: found.description } : {}), logon };
   });
 }
 
@@ -283,7 +288,8 @@ export async function rebuildPackage(params: ProvisioningParams, previousPackage
   }
 }
 
-/** Delete the account with that objectGUID; already gone is done. */
+/** Delete the computer account with that objectGUID and the children computers carry (no tree
+ *  delete); anything else is refused before any write; already gone is done. */
 export async function deleteAccount(objectGuid: string, connection: ConnectionSettings): Promise<void> {
   guidToBytes(objectGuid); // refuse a malformed GUID before connecting
   await withDirectory(connection, targetOf(connection), async (conn) => {
@@ -310,10 +316,15 @@ export class LdapBackend implements JoinBackend {
  *  leaves a reused one where it is). The OU is checked as validateParams checks it. */
 export async function moveAccountInto(account: AccountFacts, containerDn: string, connection: ConnectionSettings, domain: string): Promise<AccountFacts> {
   const ou = checkOu(containerDn, domain.trim().replace(/\.$/, ''));
-  return withDirectory(connection, targetOf(connection, domain), async (conn) => ({
-    ...account,
-    distinguishedName: await moveIntoContainer(conn, account.distinguishedName, ou),
-  }));
+  return withDirectory(connection, targetOf(connection, domain), async (conn) => {
+    // What the directory says now, not what the caller was told: only a computer account moves.
+    const root = await readRootDse(conn);
+    const found = account.objectGuid
+      ? await findAccountByGuid(conn, root.defaultNamingContext, account.objectGuid)
+      : await findObjectByDn(conn, account.distinguishedName, 'machineAccountOU');
+    if (!found) throw new ProvisioningError('NERR_UserNotFound', `${account.distinguishedName || account.samAccountName} does not exist`, { field: 'machineName' });
+    return { ...account, distinguishedName: await moveIntoContainer(conn, found, ou) };
+  });
 }
 
 /** The LDAP lookups (and the move) the native backend asks for (netapi/backend.ts AccountDirectory). */

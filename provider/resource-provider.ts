@@ -9,6 +9,7 @@ import { updateAccount } from './account-update';
 import { dnEqual, parentDn } from './directory/escape';
 import { isOwnerMarker, ownerMarker } from './directory/ownership';
 import { ProvisioningError } from './errors';
+import { hasUrlCredentials, urlCredentialsRule } from './credential-text';
 import { inspectAccount, LdapBackend, validateParams } from './provisioning';
 import { defaultUrl } from './directory/endpoint';
 import {
@@ -96,7 +97,9 @@ function shapeFailures(news: Record<string, unknown>): CheckFailure[] {
   const t = news.timeoutMs;
   if (known(t) && !(typeof t === 'number' && Number.isInteger(t) && t > 0)) fail('timeoutMs', 'timeoutMs must be a positive integer');
   const url = news.url;
-  if (typeof url === 'string' && url !== unknownValue && !/^ldaps?:\/\/[^/\s]+\/?$/i.test(url)) {
+  if (typeof url === 'string' && url !== unknownValue && hasUrlCredentials(url)) {
+    fail('url', urlCredentialsRule('url'));
+  } else if (typeof url === 'string' && url !== unknownValue && !/^ldaps?:\/\/[^/\s]+\/?$/i.test(url)) {
     fail('url', 'url must be ldaps://host[:port] or ldap://host[:port]');
   }
   const o = news.options;

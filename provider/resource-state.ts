@@ -2,10 +2,11 @@
 // Output wrappers), and the pure rules over them: which fields replace, which update, which only
 // say how to reach the directory; where connection settings come from. No I/O except reading a CA
 // file named by config or environment.
-import { readFileSync } from 'node:fs';
 import type { AccountFacts, ConnectionSettings, DomainFacts, IssuedFacts, ProvisioningParams } from './backend';
 import { dnEqual } from './directory/escape';
 import { connectionEnvKeys, isTrueFlag } from './connection-env';
+import { readFileBounded } from './bounded-read';
+import { Limits } from './limits';
 
 /** The resolved inputs, as the engine hands them to the provider: the provisioning parameters and
  *  the connection settings flattened into one object (declared once, in backend.ts), plus the
@@ -222,7 +223,8 @@ function asCertList(v: unknown): string[] | undefined {
 }
 
 function caFile(path: string | undefined): string[] | undefined {
-  return path ? [readFileSync(path, 'utf8')] : undefined;
+  // Bounded (bounded-read.ts): a wrong path such as /dev/zero fails at once.
+  return path ? [readFileBounded(path, Limits.caCertTotalBytes).toString('utf8')] : undefined;
 }
 
 function defined(c: Record<string, unknown>): Partial<ConnectionSettings> {
