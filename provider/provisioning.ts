@@ -9,6 +9,7 @@ import { Limits } from './limits';
 import { openDomain, provisionAccounts, rebuildOne, type AccountRequest, type DomainRequest } from './directory/provision';
 import { PackageFormatError, parsePackage } from './odj';
 import { ProvisioningError } from './errors';
+import type { GuardedAction } from './account-safety';
 import { issuedFactsFrom } from './account-lifecycle';
 import { validateContentParams } from './content-params';
 import { optionBits, ProvisionOptionBits } from './options';
@@ -240,15 +241,16 @@ export interface LiveAccount extends AccountFacts {
   logon: LogonFacts;
 }
 
-/** The account with that objectGUID and its logon facts, or null. Searches only: nothing written. */
-export async function inspectAccount(objectGuid: string, connection: ConnectionSettings): Promise<LiveAccount | null> {
+/** The account with that objectGUID and its logon facts, or null. Searches only: nothing written.
+ *  `purpose` is what the caller means to do with it, named when the object is refused. */
+export async function inspectAccount(objectGuid: string, connection: ConnectionSettings, purpose: GuardedAction = 'read'): Promise<LiveAccount | null> {
   guidToBytes(objectGuid);
   return withDirectory(connection, targetOf(connection), async (conn) => {
     const root = await readRootDse(conn);
     const found = await findAccountByGuid(conn, root.defaultNamingContext, objectGuid);
     if (!found) return null;
     const logon = await readLogonFacts(conn, found.distinguishedName, root.dnsHostName);
-    return { ...accountFacts(checkedAccount(found, 'read', 'objectGuid')), ...(found.description !== undefined ? { description: found.description } : {}), logon };
+    return { ...accountFacts(checkedAccount(found, purpose, 'objectGuid')), ...(found.description !== undefined ? { description: found.description } : {}), logon };
   });
 }
 

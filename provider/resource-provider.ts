@@ -327,7 +327,7 @@ export async function read(id: string, props: Partial<PackageOutputs>): Promise<
 export async function del(id: string, props: Partial<PackageOutputs>): Promise<void> {
   const guid = props.objectGuid ?? id;
   const connection = connectionForState(props);
-  const live = await inspectAccount(guid, connection);
+  const live = await inspectAccount(guid, connection, 'delete');
   if (!live) return;
   const ours = [props.ownerMarker, instanceMarker(props), props.ownerTag ? ownerMarker(props.ownerTag) : undefined].filter((m): m is string => !!m);
   if (isOwnerMarker(live.description) && !ours.includes(live.description!)) {
