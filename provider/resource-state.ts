@@ -3,6 +3,7 @@
 // say how to reach the directory; where connection settings come from. No I/O except reading a CA
 // file named by config or environment.
 import type { AccountFacts, ConnectionSettings, DomainFacts, IssuedFacts, ProvisioningParams } from './backend';
+import { moveFields, rebuildFields, resetFields } from './account-lifecycle';
 import { dnEqual } from './directory/escape';
 import { connectionEnvKeys, isTrueFlag } from './connection-env';
 import { readFileBounded } from './bounded-read';
@@ -54,22 +55,9 @@ export interface PackageOutputs extends PackageInputs, AccountFacts {
 
 /** A changed value here means another computer account: replace. */
 export const replaceFields = ['domain', 'machineName'] as const;
-/** A changed value here means the same account, moved or re-issued: update in place. */
-export const updateFields = [
-  'machineAccountOU',
-  'dcName',
-  'options',
-  'certTemplateNames',
-  'certificates',
-  'machinePolicyNames',
-  'machinePolicyPaths',
-  // Where the GPOs' files are read: another copy may hold other values, so the package is re-issued.
-  'sysvolRoot',
-  'netbiosName',
-  'siteName',
-  'primaryDnsDomain',
-  'rotationTriggers',
-] as const;
+/** A changed value here means the same account, moved, rebuilt or reset: update in place
+ *  (account-lifecycle.ts says which field does what). */
+export const updateFields = [...moveFields, ...rebuildFields, ...resetFields] as const;
 /** How to reach the directory; a change here touches neither the account nor the package. */
 export const connectionFields = ['url', 'startTls', 'bindUser', 'bindPassword', 'caCerts', 'insecureSkipTlsVerify', 'timeoutMs', 'auth', 'keytab'] as const;
 
