@@ -7,9 +7,14 @@ export interface ConnectionSettings {
   url?: string;
   /** Upgrade an ldap:// connection with StartTLS (required for setting passwords). */
   startTls?: boolean;
-  /** `user@realm`, `DOMAIN\\user` or a DN */
+  /** `user@realm`, `DOMAIN\\user` or a DN; with Kerberos the client principal (`user@REALM`) */
   bindUser?: string;
   bindPassword?: string;
+  /** 'simple' (default): a simple bind with bindPassword over TLS. 'kerberos': a SASL GSSAPI bind
+   *  with the credential cache (KRB5CCNAME) or `keytab`, sealed on ldap:// (the default URL then). */
+  auth?: 'simple' | 'kerberos';
+  /** With auth 'kerberos': a keytab file with bindUser's keys, instead of the credential cache. */
+  keytab?: string;
   /** PEM text of CA certificates to trust for the DC's TLS certificate */
   caCerts?: string[];
   /** Turns TLS certificate verification off. Named loudly on purpose; never the default. */
@@ -49,6 +54,9 @@ export interface ProvisioningParams {
    *  a hash of it on the new account, and a later create with the same tag adopts an account that
    *  an interrupted create left behind instead of failing with NERR_UserExists. Not secret. */
   ownerTag?: string;
+  /** With reuseAccount: clear ACCOUNTDISABLE on a disabled account. Without it a disabled account
+   *  is reused but stays disabled (someone disabled it on purpose), and the result says so. */
+  enableAccount?: boolean;
 }
 
 /** One OP_CERT_PFX_STORE: a certificate (with its key) the caller obtained from a CA. */
@@ -72,6 +80,8 @@ export interface AccountFacts {
   objectSid: string;
   rid: number;
   samAccountName: string;
+  /** false when userAccountControl has ACCOUNTDISABLE; absent when the backend could not tell */
+  enabled?: boolean;
 }
 
 /** The DC and domain the package was made against. */
@@ -87,6 +97,31 @@ export interface DomainFacts {
   clientSiteName: string | null;
 }
 
+/** The account's password and logon facts, as one DC sees them: FILETIMEs (100 ns since 1601,
+ *  UTC) as decimal strings, '0' when never set. lastLogon and logonCount are kept per DC and not
+ *  replicated; lastLogonTimestamp replicates but moves only when it is ~9–14 days old. */
+export interface LogonFacts {
+  pwdLastSet: string;
+  lastLogon: string;
+  lastLogonTimestamp: string;
+  logonCount: number;
+  /** userAccountControl without ACCOUNTDISABLE */
+  enabled: boolean;
+  /** the DC these were read from (its DNS host name) */
+  dcName: string;
+}
+
+/** What a package's issue left in the directory: the account's pwdLastSet right after the password
+ *  in the package was set, and the DC that set it. A later pwdLastSet means another password. */
+export interface IssuedFacts {
+  pwdLastSet: string;
+  dcName: string;
+  /** The latest logon already there when the facts were taken (FILETIME), when later than
+   *  pwdLastSet: Samba's own provisioning (libnetapi, `net offlinejoin`) logs on with the new
+   *  password itself. Only logons after it mean a machine joined. */
+  seenLogon?: string;
+}
+
 export interface ProvisionResult {
   account: AccountFacts;
   domain: DomainFacts;
@@ -96,6 +131,13 @@ export interface ProvisionResult {
   packageText: string;
   /** true when an existing account was reused */
   reused: boolean;
+  /** When the password in the package was set, for later "is the package still current?" checks.
+   *  Absent when the backend cannot tell (the native one), or when the package was rebuilt around
+   *  a password set earlier (the earlier facts still hold). */
+  issued?: IssuedFacts;
+  /** What the caller should know although it worked, e.g. that a reuse reset the password of an
+   *  account a machine had logged on with. No secret. */
+  warnings?: string[];
 }
 
 export interface JoinBackend {

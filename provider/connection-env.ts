@@ -9,6 +9,8 @@ export const connectionEnvKeys = {
   caFile: 'ODJ_CA_FILE',
   insecureSkipTlsVerify: 'ODJ_INSECURE_SKIP_TLS_VERIFY',
   timeoutMs: 'ODJ_TIMEOUT_MS',
+  auth: 'ODJ_AUTH',
+  keytab: 'ODJ_KEYTAB',
 } as const;
 
 export const isTrueFlag = (v: string): boolean => /^(1|true|yes)$/i.test(v);

@@ -5,6 +5,9 @@ export {
   provision, provisionMany, readAccount, deleteAccount, validateParams, LdapBackend,
   optionBits, optionsFromBits, ProvisionOptionBits, type BatchOutcome, type ValidatedParams,
 } from './provisioning';
+export { inspectAccount, readIssuedFacts, rebuildPackage, moveAccountInto, type LiveAccount } from './provisioning';
+export { updateAccount, type IssuedPackage, type UpdateRequest, type UpdateOutcome } from './account-update';
+export { planSteps, accountStatus, guardPackageStep, ALLOW_RESET_INPUT, type UpdateStep, type UpdatePlan, type AccountStatus } from './account-lifecycle';
 export { NetapiBackend, type NetapiBackendOptions } from './netapi';
 export { backendFor, resolveBackendChoice, backendChoices, type BackendChoice } from './backend-choice';
 export { renderUnattendXml, renderUnattendXmlText, type UnattendArchitecture, type UnattendOptions } from './unattend';
@@ -12,5 +15,7 @@ export type { PackageInputs, PackageOutputs } from './resource-state';
 export { configKeys, envKeys } from './resource-state';
 export * from './backend';
 export * from './errors';
+// The one rule on what may be touched, for callers that want to check an object themselves.
+export { whatItIs, UacBits, DELETABLE_CHILD_CLASSES, type ObjectKind } from './account-safety';
 export * from './odj';
 export { summarizeSst, describeSst, describePolicyValue, type CertificateSummary, type SstSummary } from './content-view';

@@ -1,13 +1,16 @@
 // Our NetCreateProvisioningPackage: the parameters validated once, the option bits named both ways,
 // and the backend that does the work (the LDAP backend; the native one comes with its own issue).
-import type { AccountFacts, ConnectionSettings, JoinBackend, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
+import type { AccountFacts, ConnectionSettings, IssuedFacts, JoinBackend, LogonFacts, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
 import { withDirectory } from './directory/connection';
 import { guidToBytes, readRootDse } from './directory/discovery';
-import { deleteAccountByGuid, findAccountByGuid, findAccountBySamName, moveIntoContainer } from './directory/accounts';
+import { accountFacts, checkedAccount, deleteAccountByGuid, findAccountByGuid, findAccountBySamName, findObjectByDn, moveIntoContainer, readLogonFacts } from './directory/accounts';
 import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './directory/escape';
 import { Limits } from './limits';
-import { provisionAccounts, type AccountRequest, type DomainRequest } from './directory/provision';
+import { openDomain, provisionAccounts, rebuildOne, type AccountRequest, type DomainRequest } from './directory/provision';
+import { PackageFormatError, parsePackage } from './odj';
 import { ProvisioningError } from './errors';
+import type { GuardedAction } from './account-safety';
+import { issuedFactsFrom } from './account-lifecycle';
 import { validateContentParams } from './content-params';
 import { optionBits, ProvisionOptionBits } from './options';
 import type { JoinProvider2 } from './odj';
@@ -39,6 +42,8 @@ function isDnsName(name: string): boolean {
  *  digits. Stricter than NetBIOS alone on purpose: the name becomes a DNS host name and SPNs too. */
 export function checkMachineName(name: unknown, field = 'machineName'): string {
   if (typeof name !== 'string' || name.length === 0) throw invalid(field, 'is required');
+  // NAME$ is the account's sAMAccountName; the computer name is NAME.
+  if (/^[A-Za-z0-9-]{1,15}\$$/.test(name)) throw invalid(field, `is the computer's name without the $ of its account name: ${name.slice(0, -1)}, not ${name}`);
   if (name.length > Limits.machineNameChars) throw invalid(field, `must be at most ${Limits.machineNameChars} characters (a NetBIOS computer name)`);
   if (!DNS_LABEL.test(name)) throw invalid(field, 'may hold only ASCII letters, digits and inner hyphens');
   if (/^[0-9]+$/.test(name)) throw invalid(field, 'must not be all digits');
@@ -124,6 +129,8 @@ export function validateParams(params: ProvisioningParams): ValidatedParams {
   const ouGiven = params.machineAccountOU !== undefined && params.machineAccountOU !== null && params.machineAccountOU !== '';
   const machineAccountOU = ouGiven ? checkOu(params.machineAccountOU, domain, options.downlevelPrivSupport) : undefined;
   const ownerTag = checkOwnerTag(params.ownerTag);
+  if (params.enableAccount !== undefined && params.enableAccount !== null && typeof params.enableAccount !== 'boolean') throw invalid('enableAccount', 'must be true or false');
+  const enableAccount = params.enableAccount === true;
   // Certificates and policies: checked here, fetched after discovery (directory/package-content.ts).
   const content = validateContentParams(params, options);
   let joinProvider2: JoinProvider2 | undefined;
@@ -152,6 +159,7 @@ export function validateParams(params: ProvisioningParams): ValidatedParams {
       machineName,
       machineAccountOU,
       reuseAccount: !!options.reuseAccount,
+      enableAccount,
       useDefaultPassword: !!options.useDefaultPassword,
       skipAccountSearch: !!options.skipAccountSearch,
       win7Options: win7Options(options),
@@ -202,31 +210,88 @@ function targetOf(connection: ConnectionSettings, host?: string): { host: string
   return { host: host ?? '', unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: connection.url ? 'connection.url' : 'domain' };
 }
 
-const factsOf = (f: AccountFacts): AccountFacts => ({ distinguishedName: f.distinguishedName, objectGuid: f.objectGuid, objectSid: f.objectSid, rid: f.rid, samAccountName: f.samAccountName });
-
-/** The account with that sAMAccountName anywhere in the domain, or null (for the native backend,
- *  which cannot see DNs and GUIDs). */
+/** The computer account with that sAMAccountName anywhere in the domain, or null (for the native
+ *  backend, which cannot see DNs and GUIDs). Anything but a plain computer account is refused
+ *  (account-safety.ts). */
 export async function findAccountByName(samAccountName: string, connection: ConnectionSettings, domain: string): Promise<AccountFacts | null> {
   // 256: AD's rangeUpper for sAMAccountName; the value is escaped into the filter, never syntax.
   if (typeof samAccountName !== 'string' || samAccountName.length === 0 || samAccountName.length > 256) throw invalid('samAccountName', 'must be 1 to 256 characters');
   return withDirectory(connection, targetOf(connection, domain), async (conn) => {
     const root = await readRootDse(conn);
     const found = await findAccountBySamName(conn, root.defaultNamingContext, samAccountName);
-    return found ? factsOf(found) : null;
+    return found ? accountFacts(checkedAccount(found, 'read', 'machineName')) : null;
   });
 }
 
-/** The account with that objectGUID, or null. */
+/** The computer account with that objectGUID, or null. Anything else with that GUID (a user, a
+ *  group, an OU, a DC, a trust account) is refused, ERROR_NO_TRUST_SAM_ACCOUNT naming what it is. */
 export async function readAccount(objectGuid: string, connection: ConnectionSettings): Promise<AccountFacts | null> {
   guidToBytes(objectGuid); // refuse a malformed GUID before connecting
   return withDirectory(connection, targetOf(connection), async (conn) => {
     const root = await readRootDse(conn);
     const found = await findAccountByGuid(conn, root.defaultNamingContext, objectGuid);
-    return found ? factsOf(found) : null;
+    return found ? accountFacts(checkedAccount(found, 'read', 'objectGuid')) : null;
   });
 }
 
-/** Delete the account with that objectGUID; already gone is done. */
+/** An account as the lifecycle judges it: its facts, its description (where owner markers live),
+ *  and its password and logon facts from the DC asked. */
+export interface LiveAccount extends AccountFacts {
+  description?: string;
+  logon: LogonFacts;
+}
+
+/** The account with that objectGUID and its logon facts, or null. Searches only: nothing written.
+ *  `purpose` is what the caller means to do with it, named when the object is refused. */
+export async function inspectAccount(objectGuid: string, connection: ConnectionSettings, purpose: GuardedAction = 'read'): Promise<LiveAccount | null> {
+  guidToBytes(objectGuid);
+  return withDirectory(connection, targetOf(connection), async (conn) => {
+    const root = await readRootDse(conn);
+    const found = await findAccountByGuid(conn, root.defaultNamingContext, objectGuid);
+    if (!found) return null;
+    const logon = await readLogonFacts(conn, found.distinguishedName, root.dnsHostName);
+    return { ...accountFacts(checkedAccount(found, purpose, 'objectGuid')), ...(found.description !== undefined ? { description: found.description } : {}), logon };
+  });
+}
+
+/** The issue facts of an account's current password, read now: for a package a backend made
+ *  without them (the native one). Logons already there count as the producer's own. */
+export async function readIssuedFacts(objectGuid: string, connection: ConnectionSettings): Promise<IssuedFacts | null> {
+  const live = await inspectAccount(objectGuid, connection);
+  return live ? issuedFactsFrom(live.logon) : null;
+}
+
+/**
+ * A package for the same account around the password an earlier package carries: new content
+ * (certificates, policies, netbiosName/siteName/primaryDnsDomain, options, DC) without a password
+ * write. The earlier package is decoded with our codec; its machine name and RID must be the
+ * account's. Whether that password is still the account's is the caller's judgement (the core's
+ * guard, from the facts recorded when it was issued); nothing here writes to the directory.
+ */
+export async function rebuildPackage(params: ProvisioningParams, previousPackage: string, account: AccountFacts, connection: ConnectionSettings): Promise<ProvisionResult> {
+  const v = validateParams(params);
+  let password: string;
+  try {
+    const old = parsePackage(previousPackage).facts;
+    if (old.machineName.toUpperCase() !== v.account.machineName.toUpperCase() || old.rid !== account.rid) {
+      throw new ProvisioningError('ERROR_INVALID_DATA', `the previous package is for ${old.machineName} (RID ${old.rid}), not ${account.samAccountName} (RID ${account.rid})`, { field: 'packageText' });
+    }
+    password = old.machinePassword;
+  } catch (e) {
+    // PackageFormatError messages carry offsets and structure names, never the password.
+    if (e instanceof PackageFormatError) throw new ProvisioningError('ERROR_INVALID_DATA', `the previous package cannot be read (${e.message})`, { field: 'packageText' });
+    throw e;
+  }
+  const { conn, discovery } = await openDomain(v.domain, connection);
+  try {
+    return await rebuildOne(conn, discovery, v.account, password, account);
+  } finally {
+    await conn.close();
+  }
+}
+
+/** Delete the computer account with that objectGUID and the children computers carry (no tree
+ *  delete); anything else is refused before any write; already gone is done. */
 export async function deleteAccount(objectGuid: string, connection: ConnectionSettings): Promise<void> {
   guidToBytes(objectGuid); // refuse a malformed GUID before connecting
   await withDirectory(connection, targetOf(connection), async (conn) => {
@@ -253,10 +318,15 @@ export class LdapBackend implements JoinBackend {
  *  leaves a reused one where it is). The OU is checked as validateParams checks it. */
 export async function moveAccountInto(account: AccountFacts, containerDn: string, connection: ConnectionSettings, domain: string): Promise<AccountFacts> {
   const ou = checkOu(containerDn, domain.trim().replace(/\.$/, ''));
-  return withDirectory(connection, targetOf(connection, domain), async (conn) => ({
-    ...account,
-    distinguishedName: await moveIntoContainer(conn, account.distinguishedName, ou),
-  }));
+  return withDirectory(connection, targetOf(connection, domain), async (conn) => {
+    // What the directory says now, not what the caller was told: only a computer account moves.
+    const root = await readRootDse(conn);
+    const found = account.objectGuid
+      ? await findAccountByGuid(conn, root.defaultNamingContext, account.objectGuid)
+      : await findObjectByDn(conn, account.distinguishedName, 'machineAccountOU');
+    if (!found) throw new ProvisioningError('NERR_UserNotFound', `${account.distinguishedName || account.samAccountName} does not exist`, { field: 'machineName' });
+    return { ...account, distinguishedName: await moveIntoContainer(conn, found, ou) };
+  });
 }
 
 /** The LDAP lookups (and the move) the native backend asks for (netapi/backend.ts AccountDirectory). */

@@ -4,8 +4,14 @@
 // configured (stack config), which must never reach the `__provider` string.
 import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from '@pulumi/pulumi/dynamic';
 import type { ConnectionSettings, JoinBackend, ProvisioningParams, ProvisionResult } from './backend';
+import { accountStatus, planSteps } from './account-lifecycle';
+import { updateAccount } from './account-update';
+import { dnEqual, parentDn } from './directory/escape';
+import { isOwnerMarker, ownerMarker } from './directory/ownership';
 import { ProvisioningError } from './errors';
-import { LdapBackend, validateParams } from './provisioning';
+import { hasUrlCredentials, urlCredentialsRule } from './credential-text';
+import { inspectAccount, LdapBackend, validateParams } from './provisioning';
+import { defaultUrl } from './directory/endpoint';
 import {
   changedFields,
   connectionFields,
@@ -13,6 +19,8 @@ import {
   connectionFromEnv,
   connectionOf,
   containsUnknown,
+  instanceOwnerTag,
+  isNetbiosDomainName,
   mergeConnection,
   toParams,
   unknownValue,
@@ -30,7 +38,7 @@ export function configure(get: (key: string) => unknown): void {
 /** Operations that have the program's inputs: explicit inputs, then stack config, then environment. */
 function connectionForInputs(inputs: Partial<PackageInputs>): ConnectionSettings {
   const c = mergeConnection(connectionOf(inputs), configured, connectionFromEnv(process.env));
-  if (!c.url) c.url = `ldaps://${(inputs.dcName ?? inputs.domain ?? '').replace(/^\\\\/, '')}`;
+  if (!c.url) c.url = defaultUrl(c, (inputs.dcName ?? inputs.domain ?? '').replace(/^\\\\/, ''));
   return c;
 }
 
@@ -40,7 +48,7 @@ function connectionForState(state: Partial<PackageOutputs>): ConnectionSettings 
   const c = mergeConnection(configured, connectionFromEnv(process.env), connectionOf(state));
   // No URL anywhere: the DC the package was made against, as provisioning itself would default.
   const dc = (state.domainFacts?.dcName ?? state.dcName ?? state.domain)?.replace(/^\\\\/, '');
-  if (!c.url && dc) c.url = `ldaps://${dc}`;
+  if (!c.url && dc) c.url = defaultUrl(c, dc);
   return c;
 }
 
@@ -51,9 +59,9 @@ function backend(): JoinBackend {
 
 // ---- check ----
 
-const stringFields = ['domain', 'machineName', 'machineAccountOU', 'dcName', 'netbiosName', 'siteName', 'primaryDnsDomain', 'sysvolRoot', 'url', 'bindUser', 'bindPassword'] as const;
+const stringFields = ['domain', 'machineName', 'machineAccountOU', 'dcName', 'netbiosName', 'siteName', 'primaryDnsDomain', 'sysvolRoot', 'url', 'bindUser', 'bindPassword', 'auth', 'keytab'] as const;
 const listFields = ['certTemplateNames', 'machinePolicyNames', 'machinePolicyPaths', 'caCerts'] as const;
-const boolFields = ['startTls', 'insecureSkipTlsVerify'] as const;
+const boolFields = ['startTls', 'insecureSkipTlsVerify', 'allowPasswordResetAfterJoin', 'enableAccount'] as const;
 const optionNames = ['downlevelPrivSupport', 'reuseAccount', 'useDefaultPassword', 'skipAccountSearch', 'rootCaCerts', 'persistentSite'];
 
 function shapeFailures(news: Record<string, unknown>): CheckFailure[] {
@@ -64,6 +72,10 @@ function shapeFailures(news: Record<string, unknown>): CheckFailure[] {
     if (news[f] === undefined || news[f] === null || news[f] === '') fail(f, `${f} is required`);
   }
   for (const f of stringFields) if (known(news[f]) && typeof news[f] !== 'string') fail(f, `${f} must be a string`);
+  if (typeof news.domain === 'string' && news.domain !== unknownValue && isNetbiosDomainName(news.domain)) {
+    // One spelling per domain, so that a respelling is never another account: the DNS name.
+    fail('domain', `domain must be the DNS name of the domain (e.g. corp.example), not a NetBIOS domain name such as '${news.domain.trim().slice(0, 15)}'`);
+  }
   for (const f of boolFields) if (known(news[f]) && typeof news[f] !== 'boolean') fail(f, `${f} must be a boolean`);
   for (const f of listFields) {
     const v = news[f];
@@ -85,7 +97,9 @@ function shapeFailures(news: Record<string, unknown>): CheckFailure[] {
   const t = news.timeoutMs;
   if (known(t) && !(typeof t === 'number' && Number.isInteger(t) && t > 0)) fail('timeoutMs', 'timeoutMs must be a positive integer');
   const url = news.url;
-  if (typeof url === 'string' && url !== unknownValue && !/^ldaps?:\/\/[^/\s]+\/?$/i.test(url)) {
+  if (typeof url === 'string' && url !== unknownValue && hasUrlCredentials(url)) {
+    fail('url', urlCredentialsRule('url'));
+  } else if (typeof url === 'string' && url !== unknownValue && !/^ldaps?:\/\/[^/\s]+\/?$/i.test(url)) {
     fail('url', 'url must be ldaps://host[:port] or ldap://host[:port]');
   }
   const o = news.options;
@@ -147,7 +161,6 @@ function provisioningFailures(inputs: PackageInputs): CheckFailure[] {
 }
 
 export async function check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<CheckResult> {
-  void olds;
   const failures = shapeFailures(news);
   // The provisioning rules judge what is well-formed; a property already at fault is left out.
   const rest: Record<string, unknown> = { ...news };
@@ -158,10 +171,28 @@ export async function check(olds: Record<string, unknown>, news: Record<string, 
   if (typeof rest.domain === 'string' && typeof rest.machineName === 'string') {
     for (const f of provisioningFailures(rest as unknown as PackageInputs)) if (!seen.has(f.property)) failures.push(f);
   }
-  return { inputs: news, failures };
+  // The preview shows inputs that changed: this one says what the update will do to the account.
+  return { inputs: { ...news, plannedChange: plannedChange(olds, news) }, failures };
 }
 
 // ---- diff ----
+
+/** What an update from olds to news does: 'create' (no olds), 'replace', 'none', or its steps
+ *  joined with '+' (move, rebuild, reset; account-lifecycle.ts). */
+function plannedChange(olds: Partial<PackageOutputs>, news: Partial<PackageInputs>): string {
+  if (olds.domain === undefined && olds.machineName === undefined) return 'create';
+  const c = changedFields(olds, news);
+  if (c.replaces.length > 0) return 'replace';
+  // Check gets the old inputs, not the outputs: whether a package exists to rebuild from is not
+  // known here, so the plan assumes one (the update's guard may still turn a rebuild into a reset).
+  const steps = planOf({ packageText: 'issued', ...olds }, news, c).steps;
+  return steps.length > 0 ? steps.join('+') : 'none';
+}
+
+function planOf(olds: Partial<PackageOutputs>, news: Partial<PackageInputs>, c = changedFields(olds, news)) {
+  const udp = (o: Partial<PackageInputs>) => o.options?.useDefaultPassword === true;
+  return planSteps(c.updates, udp(olds) !== udp(news), typeof olds.packageText === 'string' && olds.packageText !== '');
+}
 
 export async function diff(id: string, olds: Partial<PackageOutputs>, news: Partial<PackageInputs>): Promise<DiffResult> {
   void id;
@@ -176,6 +207,11 @@ export async function diff(id: string, olds: Partial<PackageOutputs>, news: Part
 
 // ---- create / update ----
 
+/** Drops undefined values: the engine's protobuf Struct has no undefined. */
+function plain<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
 function outputsOf(inputs: PackageInputs, r: ProvisionResult): PackageOutputs {
   return {
     ...inputs,
@@ -186,9 +222,25 @@ function outputsOf(inputs: PackageInputs, r: ProvisionResult): PackageOutputs {
   };
 }
 
+/** The owner marker of this instance (see instanceOwnerTag), when the inputs carry an ownerTag. */
+function instanceMarker(i: Partial<PackageInputs>): string | undefined {
+  return typeof i.ownerTag === 'string' && i.ownerTag !== '' && typeof i.domain === 'string' && typeof i.machineName === 'string'
+    ? ownerMarker(instanceOwnerTag(i.ownerTag, i.domain, i.machineName))
+    : undefined;
+}
+
 export async function create(inputs: PackageInputs): Promise<CreateResult> {
   const result = await backend().provision(toParams(inputs), connectionForInputs(inputs));
-  return { id: result.account.objectGuid, outs: outputsOf(inputs, result) };
+  const outs: PackageOutputs = plain({
+    ...outputsOf(inputs, result),
+    issued: result.issued ?? null,
+    // Just issued: current, and no logon can have used it yet.
+    packageCurrent: result.issued !== undefined,
+    joined: false,
+    managedSince: result.reused ? ('reuse' as const) : ('create' as const),
+    ownerMarker: instanceMarker(inputs),
+  });
+  return { id: result.account.objectGuid, outs };
 }
 
 export async function update(id: string, olds: PackageOutputs, news: PackageInputs): Promise<UpdateResult> {
@@ -197,29 +249,33 @@ export async function update(id: string, olds: PackageOutputs, news: PackageInpu
     // The engine replaces on these; an update here would be a bug in the engine or in diff.
     throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'a changed domain or machine name needs a replacement, not an update', { field: c.replaces[0] });
   }
-  if (c.updates.length === 0) {
+  const plan = planOf(olds, news, c);
+  if (plan.steps.length === 0) {
     // Only connection settings changed: nothing in the directory, and the issued package stays.
     return { outs: withConnectionOf(olds, news) };
   }
-  const connection = connectionForInputs(news);
-  const b = backend();
-  const guid = olds.objectGuid ?? id;
-  const current = await b.readAccount(guid, connection);
-  if (!current) {
-    throw new ProvisioningError('NERR_UserNotFound', `the computer account ${guid} no longer exists; run \`pulumi refresh\` to forget it, then \`pulumi up\` to create it again`, { field: 'machineName' });
+  const udp = (o: Partial<PackageInputs>) => o.options?.useDefaultPassword === true;
+  const done = await updateAccount(
+    backend(),
+    { objectGuid: olds.objectGuid ?? id, packageText: typeof olds.packageText === 'string' ? olds.packageText : '', issued: olds.issued ?? undefined },
+    toParams(news),
+    connectionForInputs(news),
+    { changed: c.updates, useDefaultPasswordChanged: udp(olds) !== udp(news), allowPasswordResetAfterJoin: news.allowPasswordResetAfterJoin === true },
+  );
+  const kept = {
+    managedSince: olds.managedSince ?? (olds.reused ? 'reuse' : 'create'),
+    // An imported account was never marked by this resource: no marker is expected of it.
+    ownerMarker: olds.ownerMarker ?? (olds.managedSince === 'import' ? undefined : instanceMarker(olds)),
+    issued: done.issued ?? null,
+    packageCurrent: done.status.packageCurrent,
+    joined: done.status.joined,
+    enabled: done.status.enabled,
+  } as const;
+  if (!done.result) {
+    // Only the OU: the package carries no DN, so the one issued stays valid as it is.
+    return { outs: plain({ ...withConnectionOf(olds, news), ...news, ...done.account, ...kept }) };
   }
-  if (current.samAccountName.toLowerCase() !== `${news.machineName}$`.toLowerCase()) {
-    // Renamed out of band: reuse by name would make another account. Nothing is written.
-    throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the computer account ${guid} is now named ${current.samAccountName}; rename it back or change machineName (which replaces the resource)`, { field: 'machineName' });
-  }
-  // Same account: reuse it (a new password, so a new package); the backend moves it to the new OU.
-  const params = toParams(news);
-  params.options = { ...params.options, reuseAccount: true };
-  const result = await b.provision(params, connection);
-  if (result.account.objectGuid !== current.objectGuid) {
-    throw new ProvisioningError('NERR_UserExists', `the update reached another computer account (${result.account.objectGuid}) than the one this resource manages (${current.objectGuid})`, { field: 'machineName' });
-  }
-  return { outs: outputsOf(news, result) };
+  return { outs: plain({ ...outputsOf(news, done.result), ...kept }) };
 }
 
 function withConnectionOf(olds: PackageOutputs, news: PackageInputs): PackageOutputs {
@@ -232,38 +288,53 @@ function withConnectionOf(olds: PackageOutputs, news: PackageInputs): PackageOut
 
 // ---- read / delete ----
 
-function parentDn(dn: string): string {
-  // The first unescaped comma separates the RDN from its parent.
-  for (let i = 0; i < dn.length; i++) {
-    if (dn[i] === '\\') i++;
-    else if (dn[i] === ',') return dn.slice(i + 1);
-  }
-  return '';
-}
-
+/** Refresh (state in props) and import (only the program's inputs in props). Searches only:
+ *  refresh never writes to the directory. */
 export async function read(id: string, props: Partial<PackageOutputs>): Promise<ReadResult> {
   const guid = props.objectGuid ?? id;
-  const facts = await backend().readAccount(guid, connectionForState(props));
-  if (!facts) return { id: '', props: {} };
+  const live = await inspectAccount(guid, connectionForState(props));
+  if (!live) return { id: '', props: {} };
   const importing = props.objectGuid === undefined;
+  const { logon, description, ...facts } = live;
+  void description;
   const outs: Partial<PackageOutputs> = { ...props, ...facts };
-  // Moved out of band: the declared OU follows, so the next `pulumi up` shows the move back.
-  const sameDn = (a: string, b: string) => a.replace(/,\s+/g, ',').toLowerCase() === b.replace(/,\s+/g, ',').toLowerCase();
-  if (props.machineAccountOU && !sameDn(parentDn(facts.distinguishedName), props.machineAccountOU)) {
-    outs.machineAccountOU = parentDn(facts.distinguishedName);
-  }
+  // Moved out of band: the declared OU follows, so the next `pulumi up` shows the move back. An
+  // equivalent spelling of the same DN is no move.
+  const parent = parentDn(facts.distinguishedName);
+  if (props.machineAccountOU && !dnEqual(parent, props.machineAccountOU)) outs.machineAccountOU = parent;
   if (importing) {
     // The account's own name, so that importing under another machineName shows as a difference.
     const name = facts.samAccountName.replace(/\$$/, '');
     if (name.toLowerCase() !== String(props.machineName ?? '').toLowerCase()) outs.machineName = name;
-    // An imported account has no package yet: the next update (e.g. a rotationTriggers change) issues one.
+    // An imported account has no package yet: the next update (e.g. a rotationTriggers change)
+    // issues one, under the joined-machine guard from the start (no issue facts: any logon counts).
     outs.packageText = '';
     outs.domainFacts = null;
     outs.reused = true;
+    outs.issued = null;
+    outs.managedSince = 'import';
   }
-  return { id: facts.objectGuid, props: outs };
+  const status = accountStatus(logon, outs.issued ?? undefined, typeof outs.packageText === 'string' && outs.packageText !== '');
+  outs.packageCurrent = status.packageCurrent;
+  outs.joined = status.joined;
+  outs.enabled = status.enabled;
+  return { id: facts.objectGuid, props: plain(outs) };
 }
 
+/** Destroy: the account goes only while it is still this instance's. One that carries another
+ *  owner's marker (taken over with reuseAccount by another resource or caller) stays, and a
+ *  warning says so. */
 export async function del(id: string, props: Partial<PackageOutputs>): Promise<void> {
-  await backend().deleteAccount(props.objectGuid ?? id, connectionForState(props));
+  const guid = props.objectGuid ?? id;
+  const connection = connectionForState(props);
+  const live = await inspectAccount(guid, connection, 'delete');
+  if (!live) return;
+  const ours = [props.ownerMarker, instanceMarker(props), props.ownerTag ? ownerMarker(props.ownerTag) : undefined].filter((m): m is string => !!m);
+  if (isOwnerMarker(live.description) && !ours.includes(live.description!)) {
+    console.warn(
+      `odj: left the computer account ${live.samAccountName} (${live.distinguishedName}, ${guid}) in place: another resource or caller has taken it over (its owner marker is not this resource's)`,
+    );
+    return;
+  }
+  await backend().deleteAccount(guid, connection);
 }

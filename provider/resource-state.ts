@@ -2,9 +2,12 @@
 // Output wrappers), and the pure rules over them: which fields replace, which update, which only
 // say how to reach the directory; where connection settings come from. No I/O except reading a CA
 // file named by config or environment.
-import { readFileSync } from 'node:fs';
-import type { AccountFacts, ConnectionSettings, DomainFacts, ProvisioningParams } from './backend';
+import type { AccountFacts, ConnectionSettings, DomainFacts, IssuedFacts, ProvisioningParams } from './backend';
+import { moveFields, rebuildFields, resetFields } from './account-lifecycle';
+import { dnEqual } from './directory/escape';
 import { connectionEnvKeys, isTrueFlag } from './connection-env';
+import { readFileBounded } from './bounded-read';
+import { Limits } from './limits';
 
 /** The resolved inputs, as the engine hands them to the provider: the provisioning parameters and
  *  the connection settings flattened into one object (declared once, in backend.ts), plus the
@@ -15,6 +18,16 @@ export interface PackageInputs extends ProvisioningParams, ConnectionSettings {
   /** Set by the resource class (project/stack/type/name): marks the accounts it creates. Never a
    *  reason for a diff: it only matters between a failed create and its retry. */
   ownerTag?: string;
+  /** Lets an update reset the password of an account that has logged on since its package was
+   *  issued, or whose password was changed elsewhere (account-lifecycle.ts). Never a reason for a
+   *  diff on its own: set it for the one update that needs it, then remove it. */
+  allowPasswordResetAfterJoin?: boolean;
+  /** Re-enable an account an administrator disabled, when the package is issued (create or a
+   *  password reset). Without it, a disabled account stays disabled. */
+  enableAccount?: boolean;
+  /** Written by check: what an update with these inputs does (create, none, move, rebuild, reset,
+   *  joined with '+'), so that the preview shows it. Never a reason for a diff. */
+  plannedChange?: string;
 }
 
 /** What the provider returns and the engine stores as outputs. */
@@ -24,28 +37,29 @@ export interface PackageOutputs extends PackageInputs, AccountFacts {
   domainFacts: DomainFacts | null;
   /** true when the package was made for an account that already existed */
   reused: boolean;
+  /** pwdLastSet right after the password in packageText was set, and the DC that set it; absent
+   *  after an import or in a state from before they were kept */
+  issued?: IssuedFacts | null;
+  /** Refreshed from the directory: the account's password is still the one in packageText. */
+  packageCurrent?: boolean;
+  /** Refreshed from the directory: the account has logged on since packageText was issued. */
+  joined?: boolean;
+  /** Refreshed from the directory: userAccountControl has no ACCOUNTDISABLE. */
+  enabled?: boolean;
+  /** 'create' (this resource made the account), 'reuse' (took it over with reuseAccount), 'import' */
+  managedSince?: 'create' | 'reuse' | 'import';
+  /** The owner marker this instance wrote or expects in the account's description (a hash;
+   *  ownership.ts); destroy deletes only an account that still carries it or no other one. */
+  ownerMarker?: string;
 }
 
 /** A changed value here means another computer account: replace. */
 export const replaceFields = ['domain', 'machineName'] as const;
-/** A changed value here means the same account, moved or re-issued: update in place. */
-export const updateFields = [
-  'machineAccountOU',
-  'dcName',
-  'options',
-  'certTemplateNames',
-  'certificates',
-  'machinePolicyNames',
-  'machinePolicyPaths',
-  // Where the GPOs' files are read: another copy may hold other values, so the package is re-issued.
-  'sysvolRoot',
-  'netbiosName',
-  'siteName',
-  'primaryDnsDomain',
-  'rotationTriggers',
-] as const;
+/** A changed value here means the same account, moved, rebuilt or reset: update in place
+ *  (account-lifecycle.ts says which field does what). */
+export const updateFields = [...moveFields, ...rebuildFields, ...resetFields] as const;
 /** How to reach the directory; a change here touches neither the account nor the package. */
-export const connectionFields = ['url', 'startTls', 'bindUser', 'bindPassword', 'caCerts', 'insecureSkipTlsVerify', 'timeoutMs'] as const;
+export const connectionFields = ['url', 'startTls', 'bindUser', 'bindPassword', 'caCerts', 'insecureSkipTlsVerify', 'timeoutMs', 'auth', 'keytab'] as const;
 
 export const provisioningFields = [...replaceFields, ...updateFields.filter((f) => f !== 'rotationTriggers')] as const;
 
@@ -84,18 +98,44 @@ function sameName(a: unknown, b: unknown): boolean {
   return typeof a === 'string' && typeof b === 'string' ? a.toLowerCase() === b.toLowerCase() : sameValue(a, b);
 }
 
+/** The one form a DNS domain name is compared in: trimmed, no trailing dot, lower case. */
+export function canonicalDomain(domain: string): string {
+  return domain.trim().replace(/\.$/, '').toLowerCase();
+}
+
+/** True when the text names a domain by its NetBIOS name (no dot), which the resource refuses. */
+export function isNetbiosDomainName(domain: string): boolean {
+  const c = canonicalDomain(domain);
+  return c !== '' && !c.includes('.');
+}
+
+/** Same domain: the canonical forms are equal, or the state says the old (NetBIOS) spelling is the
+ *  new DNS name's domain (states written before NetBIOS names were refused). */
+function sameDomain(olds: Partial<PackageOutputs>, news: Partial<PackageInputs>): boolean {
+  const [a, b] = [olds.domain, news.domain];
+  if (typeof a !== 'string' || typeof b !== 'string') return sameValue(a, b);
+  if (canonicalDomain(a) === canonicalDomain(b)) return true;
+  const f = olds.domainFacts;
+  return !!f && canonicalDomain(a) === f.netbiosDomainName.toLowerCase() && canonicalDomain(b) === canonicalDomain(f.dnsDomainName);
+}
+
+/** OUs compare as AD compares DNs (escape.ts dnEqual): a respelling is no move. */
+function sameOu(a: unknown, b: unknown): boolean {
+  return typeof a === 'string' && typeof b === 'string' && a !== '' && b !== '' ? dnEqual(a, b) : sameValue(a, b);
+}
+
 export interface InputChanges {
   replaces: string[];
   updates: string[];
   connection: string[];
 }
 
-export function changedFields(olds: Partial<PackageInputs>, news: Partial<PackageInputs>): InputChanges {
+export function changedFields(olds: Partial<PackageOutputs>, news: Partial<PackageInputs>): InputChanges {
   const changed = (f: keyof PackageInputs, same: (a: unknown, b: unknown) => boolean) =>
     containsUnknown(news[f]) || !same(olds[f], news[f]);
   return {
-    replaces: replaceFields.filter((f) => changed(f, sameName)),
-    updates: updateFields.filter((f) => changed(f, sameValue)),
+    replaces: replaceFields.filter((f) => (f === 'domain' ? containsUnknown(news.domain) || !sameDomain(olds, news) : changed(f, sameName))),
+    updates: updateFields.filter((f) => changed(f, f === 'machineAccountOU' ? sameOu : sameValue)),
     connection: connectionFields.filter((f) => changed(f, sameValue)),
   };
 }
@@ -106,8 +146,21 @@ export function toParams(i: PackageInputs): ProvisioningParams {
     const v = i[f];
     if (v !== undefined && v !== null) (p as unknown as Record<string, unknown>)[f] = v;
   }
-  if (typeof i.ownerTag === 'string' && i.ownerTag !== '') p.ownerTag = i.ownerTag;
+  if (typeof i.ownerTag === 'string' && i.ownerTag !== '') p.ownerTag = instanceOwnerTag(i.ownerTag, i.domain, i.machineName);
+  // Passed on for the backend that knows it (re-enabling is explicit; see PackageInputs).
+  if (i.enableAccount === true) (p as unknown as Record<string, unknown>).enableAccount = true;
   return p;
+}
+
+/**
+ * The owner tag of one resource instance: the resource's own tag (project/stack/type/name) with the
+ * canonical domain and the machine name it creates. The account's marker is a hash of it, so a
+ * replacement (another machineName, or another domain) never carries the marker of the account it
+ * replaces and cannot adopt it, while a create retried after an interruption (same inputs, no state:
+ * the engine gives dynamic providers no URN) still finds its own account.
+ */
+export function instanceOwnerTag(ownerTag: string, domain: string, machineName: string): string {
+  return `${ownerTag}|${canonicalDomain(domain)}|${machineName.toUpperCase()}`;
 }
 
 /** The connection settings written in the inputs or state. */
@@ -130,6 +183,8 @@ export const configKeys = {
   caFile: 'odj:caFile',
   insecureSkipTlsVerify: 'odj:insecureSkipTlsVerify',
   timeoutMs: 'odj:timeoutMs',
+  auth: 'odj:auth',
+  keytab: 'odj:keytab',
 } as const;
 
 /** Environment variables, for CI: the same settings as the config keys. */
@@ -156,7 +211,8 @@ function asCertList(v: unknown): string[] | undefined {
 }
 
 function caFile(path: string | undefined): string[] | undefined {
-  return path ? [readFileSync(path, 'utf8')] : undefined;
+  // Bounded (bounded-read.ts): a wrong path such as /dev/zero fails at once.
+  return path ? [readFileBounded(path, Limits.caCertTotalBytes).toString('utf8')] : undefined;
 }
 
 function defined(c: Record<string, unknown>): Partial<ConnectionSettings> {
@@ -177,6 +233,8 @@ export function connectionFromConfig(get: (key: string) => unknown): Partial<Con
     caCerts: asCertList(get(configKeys.caCerts)) ?? caFile(s(configKeys.caFile)),
     insecureSkipTlsVerify: asBool(get(configKeys.insecureSkipTlsVerify)),
     timeoutMs: asNumber(get(configKeys.timeoutMs)),
+    auth: s(configKeys.auth),
+    keytab: s(configKeys.keytab),
   });
 }
 
@@ -191,6 +249,8 @@ export function connectionFromEnv(env: NodeJS.ProcessEnv): Partial<ConnectionSet
     caCerts: caFile(s(envKeys.caFile)),
     insecureSkipTlsVerify: asBool(env[envKeys.insecureSkipTlsVerify]),
     timeoutMs: asNumber(env[envKeys.timeoutMs]),
+    auth: s(envKeys.auth),
+    keytab: s(envKeys.keytab),
   });
 }
 

@@ -7,7 +7,7 @@
 // stack and configured secrets live and die. No secret, connection or module graph is serialized.
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
-import type { AccountFacts, DomainFacts, ProvisioningOptions } from './backend';
+import type { AccountFacts, DomainFacts, IssuedFacts, ProvisioningOptions } from './backend';
 
 /** Where the host finds the compiled lifecycle module, tried in order. When this file runs as
  *  TypeScript source (ts-node, vitest) the compiled copy under dist/ is the one the host can load,
@@ -78,7 +78,7 @@ export interface OfflineJoinPackageArgs {
   domain: pulumi.Input<string>;
   /** Computer name; sAMAccountName is this plus `$`. Changing it replaces the resource. */
   machineName: pulumi.Input<string>;
-  /** DN of the OU for the account; default: the domain's Computers container. Changing it moves the account. */
+  /** DN of the OU for the account; default: the domain's Computers container. Changing it moves the account (same password and package); removing it leaves the account where it is. */
   machineAccountOU?: pulumi.Input<string>;
   /** The DC to use (FQDN); default: discovered. */
   dcName?: pulumi.Input<string>;
@@ -86,7 +86,7 @@ export interface OfflineJoinPackageArgs {
   /** Templates to enroll from. Only Windows enrolls; the LDAP backend needs a PFX for each one in `certificates`. */
   certTemplateNames?: pulumi.Input<pulumi.Input<string>[]>;
   /** A PFX per certificate template (from a TLS or Vault resource, an existing CA) that the package
-   *  carries. Each `pfx` is always stored as a secret. Changing these re-issues the package. */
+   *  carries. Each `pfx` is always stored as a secret. Changing these rebuilds the package around the same password. */
   certificates?: pulumi.Input<pulumi.Input<CertificateInput>[]>;
   /** GPOs by display name; off Windows their Registry.pol files are read under `sysvolRoot`. */
   machinePolicyNames?: pulumi.Input<pulumi.Input<string>[]>;
@@ -111,12 +111,30 @@ export interface OfflineJoinPackageArgs {
   caCerts?: pulumi.Input<pulumi.Input<string>[]>;
   insecureSkipTlsVerify?: pulumi.Input<boolean>;
   timeoutMs?: pulumi.Input<number>;
+  /** 'kerberos': sign in with the credential cache (KRB5CCNAME) or `keytab` + bindUser, over a sealed ldap:// (no password) */
+  auth?: pulumi.Input<'simple' | 'kerberos'>;
+  /** a keytab file with bindUser's keys (with auth 'kerberos'); `odj:keytab`, ODJ_KEYTAB */
+  keytab?: pulumi.Input<string>;
 
-  /** Any change to this map re-issues the package (a new machine password) for the same account. */
+  /** Any change to this map resets the machine password and issues a new package for the same
+   *  account. Refused once a machine has joined with the current package, unless
+   *  `allowPasswordResetAfterJoin` is set. */
   rotationTriggers?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Lets an update reset the password of an account that has logged on since its package was
+   *  issued (a joined machine, which then has to join again with the new package), or rebuild
+   *  the package of an account whose password was changed elsewhere (which then resets it).
+   *  Changing only this is no update; set it for the one `pulumi up` that needs it, then remove it. */
+  allowPasswordResetAfterJoin?: pulumi.Input<boolean>;
+  /** Re-enable the account if an administrator disabled it, when a package is issued (create or a
+   *  password reset). Without it a disabled account stays disabled: moves and rebuilds never
+   *  touch userAccountControl. */
+  enableAccount?: pulumi.Input<boolean>;
 }
 
-const outputNames = ['packageText', 'distinguishedName', 'objectGuid', 'objectSid', 'rid', 'samAccountName', 'domainFacts', 'reused'] as const;
+const outputNames = [
+  'packageText', 'distinguishedName', 'objectGuid', 'objectSid', 'rid', 'samAccountName', 'domainFacts', 'reused',
+  'issued', 'packageCurrent', 'joined', 'enabled', 'managedSince', 'ownerMarker', 'plannedChange',
+] as const;
 
 /** A pre-staged AD computer account and its offline domain join package. The resource id is the
  *  account's objectGUID (import with `{ import: "<objectGUID>" }`). */
@@ -133,6 +151,20 @@ export class OfflineJoinPackage extends pulumi.dynamic.Resource {
   declare public readonly domainFacts: pulumi.Output<DomainFacts | null>;
   /** true when the package was made for an account that already existed */
   declare public readonly reused: pulumi.Output<boolean>;
+  /** pwdLastSet (FILETIME, decimal) right after the package's password was set, and the DC that
+   *  set it; null after an import until a package is issued. */
+  declare public readonly issued: pulumi.Output<IssuedFacts | null>;
+  /** As of the last create, update or refresh: the account's password is still the package's. */
+  declare public readonly packageCurrent: pulumi.Output<boolean>;
+  /** As of the last refresh: the account has logged on since the package was issued. */
+  declare public readonly joined: pulumi.Output<boolean>;
+  /** As of the last refresh or update: the account is not disabled. */
+  declare public readonly enabled: pulumi.Output<boolean | undefined>;
+  /** 'create', 'reuse' (taken over with reuseAccount) or 'import'. */
+  declare public readonly managedSince: pulumi.Output<string>;
+  /** What the last update did, or what the next one will do in a preview: create, none, replace,
+   *  or move / rebuild (same password) / reset (new password) joined with '+'. */
+  declare public readonly plannedChange: pulumi.Output<string>;
   declare public readonly domain: pulumi.Output<string>;
   declare public readonly machineName: pulumi.Output<string>;
   declare public readonly machineAccountOU: pulumi.Output<string | undefined>;

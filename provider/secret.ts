@@ -7,6 +7,7 @@ import { mkdtempSync, openSync, closeSync, writeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { REDACTED, withRedactedFace } from './odj/redaction';
 
 /** The kinds of secret this project handles, by the names fields carry in params, results and state. */
 export const SECRET_KINDS = ['machinePassword', 'packageText', 'packageBinary', 'bindPassword', 'pfx', 'pfxPassword'] as const;
@@ -19,7 +20,7 @@ export function isSecretField(name: string): boolean {
   return secretFieldNames.has(name);
 }
 
-export const REDACTED = '<redacted>';
+export { REDACTED };
 
 const values = new WeakMap<Secret<SecretValue>, SecretValue>();
 type SecretValue = string | Uint8Array;
@@ -98,10 +99,7 @@ export function redactObject<T>(value: T, depth = 0): T {
  *  string for Pulumi) a redacted face: util.inspect, console.log, JSON.stringify and test-runner
  *  diffs show redactObject's copy. Reading the fields directly still gives the values. */
 export function withRedactedView<T extends object>(obj: T): T {
-  const view = (): unknown => redactObject({ ...obj });
-  Object.defineProperty(obj, 'toJSON', { value: view, enumerable: false, configurable: true });
-  Object.defineProperty(obj, inspect.custom, { value: view, enumerable: false, configurable: true });
-  return obj;
+  return withRedactedFace(obj, () => redactObject({ ...obj }));
 }
 
 /**

@@ -20,7 +20,7 @@ HOST=${ODJ_TESTDC_HOST:-dc1}
 IP=${ODJ_TESTDC_IP:-127.0.0.1}
 DNSDOMAIN=$(echo "$REALM" | tr '[:upper:]' '[:lower:]')
 FQDN="$HOST.$DNSDOMAIN"
-PACKAGES="samba samba-ad-dc samba-ad-provision winbind krb5-user smbclient ldb-tools samba-testsuite iproute2"
+PACKAGES="samba samba-ad-dc samba-ad-provision winbind krb5-user libgssapi-krb5-2 smbclient ldb-tools samba-testsuite iproute2"
 
 log() { echo "testdc: $*" >&2; }
 

@@ -96,6 +96,42 @@ describe('odj provision', () => {
     expect(parsePackage(new Uint8Array(readFileSync(reuseFile))).facts.options).toBe(2); // REUSE_ACCOUNT
     const joined = await requestOdjAndTestJoin(readFileSync(reuseFile), name);
     expect(joined.joined, joined.output).toBe(true);
+    expect(reused.stderr).toBe(''); // nothing had logged on with the password it replaced
+    // A machine has logged on with that password now: --reuse still resets (djoin's meaning) and says so.
+    const reuse2 = join(tmp.dir, `${name}-reuse2.txt`);
+    const again2 = await odj(['provision', ...args, '--machine', name, '--reuse', '--savefile', reuse2, '--json'], { env });
+    expect(again2.code, again2.stderr).toBe(0);
+    expect(again2.stderr).toMatch(new RegExp(`^odj: warning: ${name}\\$ had logged on since its password was last set \\(last logon 20.*reset the password.*trust relationship.*\n$`));
+    expect(JSON.parse(again2.stdout).warnings).toEqual([expect.stringMatching(/had logged on since/)]);
+    expectNoPassword(again2, readFileSync(reuse2));
+  });
+
+  it('inspect --live tells whether a package is still current, from the pwdLastSet recorded at issue', async () => {
+    const { r, name, file } = await provision(['--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const issued = JSON.parse(r.stdout).issued as { pwdLastSet: string; dcName: string };
+    expect(issued.pwdLastSet).toMatch(/^\d{15,}$/);
+    const dc = testDc();
+    const conn = ['--user', dc.adminUser, '--cafile', dc.caFile];
+    const { env } = dcArgs();
+    const live = async (f: string, extra: string[] = []) => {
+      const out = await odj(['inspect', '--json', '--live', ...conn, ...extra, f], { env });
+      expect(out.code, out.stderr).toBe(0);
+      expectNoPassword(out, readFileSync(f));
+      return JSON.parse(out.stdout).live;
+    };
+    expect(await live(file, ['--issued', issued.pwdLastSet])).toMatchObject({ account: 'present', sameAccount: true, current: true, loggedOnSincePasswordSet: false });
+    expect(await live(file)).toMatchObject({ sameAccount: true, current: null, reason: expect.stringMatching(/takes --issued/) });
+    // Re-issued with --reuse: the first package is no longer current.
+    const again = await odj(['provision', ...dcArgs().args, '--machine', name, '--reuse', '--savefile', join(tmp.dir, `${name}-2.txt`)], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await live(file, ['--issued', issued.pwdLastSet])).toMatchObject({ current: false, reason: expect.stringMatching(/set again .* no longer joins/) });
+    const text = await odj(['inspect', '--live', ...conn, '--issued', issued.pwdLastSet, file], { env });
+    expect(text.stdout).toMatch(/Live \(directory\)\n {2}account +CN=.*\n.*\n.*\n {2}current +no: /);
+    // Gone: absent, not current. Without --live, the connection flags are a usage error.
+    await odj(['delete', ...dcArgs().args, '--machine', name], { env });
+    expect(await live(file)).toMatchObject({ account: 'absent', current: false });
+    expect((await odj(['inspect', '--issued', issued.pwdLastSet, file])).code).toBe(2);
   });
 
   it('--machineou creates the account in that OU; a missing OU is a DC error, exit 1', async () => {
@@ -399,12 +435,12 @@ describe('odj delete', () => {
     expect(ok.stdout).toContain('not found');
   });
 
-  it("refuses a domain controller's account (ERROR_ACCESS_DENIED) and leaves it", async () => {
+  it("refuses a domain controller's account (ERROR_NO_TRUST_SAM_ACCOUNT, the one safety rule) and leaves it", async () => {
     const { args, env } = dcArgs();
     const dcName = testDc().dcHost.split('.')[0].toUpperCase();
     const r = await odj(['delete', ...args, '--machine', dcName], { env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^odj: ERROR_ACCESS_DENIED \(5\): .*domain controller's account; not deleted/);
+    expect(r.stderr).toMatch(/^odj: ERROR_NO_TRUST_SAM_ACCOUNT \(1787\): .* is a domain controller; refusing to delete it/);
     expect(await accountBySam(`${dcName}$`)).not.toBeNull();
   });
 });

@@ -7,6 +7,8 @@ import { EqualityFilter } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountFacts, ConnectionSettings } from '../provider/backend';
 import { backendFor } from '../provider/backend-choice';
+import { updateAccount } from '../provider/account-update';
+import { readIssuedFacts } from '../provider/provisioning';
 import { NetapiBackend, type AccountDirectory } from '../provider/netapi';
 import { parsePackage } from '../provider/odj';
 import { REDACTED } from '../provider/secret';
@@ -91,7 +93,7 @@ describe('netapi backend through Samba libnetapi', () => {
     const truth = await accountBySam(`${name}$`);
     expect(truth).not.toBeNull();
     expect(r.reused).toBe(false);
-    expect(r.account).toEqual(asFacts(truth!));
+    expect(r.account).toEqual({ ...asFacts(truth!), enabled: true });
 
     const dom = await domainTruth();
     expect(r.domain).toMatchObject({
@@ -168,7 +170,7 @@ describe('netapi backend through Samba libnetapi', () => {
     // UF_WORKSTATION_TRUST_ACCOUNT: it is a computer account.
     expect(byName!.userAccountControl & 0x1000).toBe(0x1000);
 
-    expect(await backend.readAccount(r.account.objectGuid, { ...connection, url: `ldaps://${testDc().dcHost}` })).toEqual(truth);
+    expect(await backend.readAccount(r.account.objectGuid, { ...connection, url: `ldaps://${testDc().dcHost}` })).toEqual({ ...truth, enabled: true });
     expect(await plain.readAccountByName(`NOPE${randomBytes(4).toString('hex')}$`, connection, testDc().dcHost)).toBeNull();
   });
 
@@ -313,6 +315,42 @@ describe('netapi backend: reuseAccount with machineAccountOU (Samba leaves a reu
       expect(r.account).toEqual({ ...first.account, distinguishedName: truth.dn });
       expect((await requestOdjAndTestJoin(r.packageText, name)).joined).toBe(true);
     }
+  });
+  it('updates under the core lifecycle: a move keeps password and package, a rebuild is our codec around the same password, a reset of a joined account is refused unless allowed', async () => {
+    const b = backendFor('netapi', { configFile: files.configFile, krb5Config: files.krb5Config });
+    const conn = adminConnection();
+    const name = machineName();
+    const pwdLastSet = async () =>
+      withLdap(async (c) => String((await c.search((await accountBySam(`${name}$`))!.dn, { scope: 'base', attributes: ['pwdLastSet'] })).searchEntries[0].pwdLastSet));
+    const first = await b.provision(params(name), conn);
+    // NetApi cannot tell when it set the password; read from the directory (Samba's own logon included).
+    const issued = (await readIssuedFacts(first.account.objectGuid, conn))!;
+    expect(issued.pwdLastSet).toBe(await pwdLastSet());
+    const previous = { objectGuid: first.account.objectGuid, packageText: first.packageText, issued };
+    const ou = await newOu();
+    const moved = await updateAccount(b, previous, params(name, { machineAccountOU: ou }), conn, { changed: ['machineAccountOU'] });
+    expect(moved).toMatchObject({ steps: ['move'], result: null, status: { packageCurrent: true, joined: false } });
+    expect((await accountBySam(`${name}$`))!.dn).toBe(`CN=${name},${ou}`);
+    expect(await pwdLastSet()).toBe(issued.pwdLastSet);
+
+    const rebuilt = await updateAccount(b, previous, params(name, { machineAccountOU: ou, siteName: 'Default-First-Site-Name' }), conn, { changed: ['siteName'] });
+    expect(rebuilt.steps).toEqual(['rebuild']);
+    const [f1, f2] = [first, rebuilt.result!].map((r) => parsePackage(r.packageBinary).facts);
+    expect(f2.machinePassword === f1.machinePassword).toBe(true);
+    expect(f2.joinProvider2?.siteName).toBe('Default-First-Site-Name');
+    expect(await pwdLastSet()).toBe(issued.pwdLastSet);
+    const joined = await requestOdjAndTestJoin(Buffer.from(rebuilt.result!.packageBinary), name);
+    expect(joined.joined, joined.output).toBe(true);
+
+    const refused = await rejection(updateAccount(b, previous, params(name, { machineAccountOU: ou }), conn, { changed: ['rotationTriggers'] }));
+    expect([refused.code, refused.field]).toEqual(['ERROR_DS_UNWILLING_TO_PERFORM', 'rotationTriggers']);
+    expect(await pwdLastSet()).toBe(issued.pwdLastSet);
+    const reset = await updateAccount(b, previous, params(name, { machineAccountOU: ou }), conn, { changed: ['rotationTriggers'], allowPasswordResetAfterJoin: true });
+    expect(reset).toMatchObject({ steps: ['reset'], account: { objectSid: first.account.objectSid }, status: { packageCurrent: true, joined: false } });
+    expect(reset.issued!.pwdLastSet).toBe(await pwdLastSet());
+    expect(reset.issued!.pwdLastSet).not.toBe(issued.pwdLastSet);
+    const rejoined = await requestOdjAndTestJoin(Buffer.from(reset.result!.packageBinary), name);
+    expect(rejoined.joined, rejoined.output).toBe(true);
   });
 });
 

@@ -1,11 +1,14 @@
 // The package API beyond the wire: the redacted view, packages without the WIN8 blob, the layout
 // buildPackage chooses, and what it refuses.
 import { inspect } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
-  buildPackage, encodeProvisionData, PackageFormatError, parsePackage, PartTypes, provisionDataFromFacts, redactPackage,
-  REDACTED, type OpPackage, type OpPackagePartCollection, type PackageFacts,
+  buildPackage, decodeStructure, encodeProvisionData, encodeStructure, OP_CERT_SST_STORE, PackageFormatError, parsePackage,
+  PartTypes, provisionDataFromFacts, redactPackage, REDACTED, S_OP_JOINPROV4_PART, type OpCertPart, type OpPackage,
+  type OpPackagePartCollection, type PackageFacts,
 } from '../provider/odj';
+import * as odj from '../provider/odj';
+import type { StructType } from '../provider/odj/ndr';
 import { sampleCertificates, sampleFacts, sampleJoinProvider2, samplePolicies } from './odj-samples';
 
 describe('the package API', () => {
@@ -27,6 +30,37 @@ describe('the package API', () => {
     const open = redactPackage(parsed, { showSecrets: true });
     expect(open.machinePassword === f.machinePassword).toBe(true);
     expect(open.certificates?.pfxStores[0].pfx === pfxBase64).toBe(true);
+  });
+
+  it('hides exactly the members the declarations mark secret (NDR_SECRET), and nothing else', () => {
+    const marked = (Object.values(odj) as unknown[])
+      .filter((v): v is StructType => typeof v === 'object' && v !== null && (v as StructType).kind === 'struct')
+      .flatMap((s) => s.fields.filter((f) => f.secret).map((f) => `${s.name}.${f.name}`));
+    expect(marked.sort()).toEqual(['ODJ_WIN7BLOB.lpMachinePassword', 'OP_CERT_PFX_STORE.pPfx']);
+    const parsed = parsePackage(buildPackage(sampleFacts({ certificates: sampleCertificates, policies: samplePolicies, joinProvider2: sampleJoinProvider2 })));
+    const hidden = redactPackage(parsed);
+    const open = redactPackage(parsed, { showSecrets: true });
+    const differing = (a: unknown, b: unknown, path: string): string[] =>
+      typeof a === 'object' && a !== null && typeof b === 'object' && b !== null
+        ? Object.keys({ ...a, ...b }).flatMap((k) => differing((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k))
+        : a === b ? [] : [path];
+    expect(differing(hidden, open, '')).toEqual(['machinePassword', 'certificates.pfxStores.0.pfx']);
+  });
+
+  it('a decoded structure has the shape its declaration infers: every member, defaults and derived counts filled in', () => {
+    const tree = parsePackage(buildPackage(sampleFacts({ certificates: sampleCertificates }))).tree;
+    const parts = ((tree.pBlobs![1].pBlob as OpPackage).WrappedPartCollection.pBlob as OpPackagePartCollection).pParts!;
+    const cert = parts.find((p) => p.PartType === PartTypes.CERT_PROVIDER)!.Part.pBlob as OpCertPart;
+    const store = cert.pSstStores![0];
+    // the types are checked by tsc -p tsconfig.test.json; the values here
+    expectTypeOf(store).toEqualTypeOf<{ StoreLocation: number; pStoreName: string | null; cbSst?: number; pSst: Uint8Array | null }>();
+    expect(Object.keys(store)).toEqual(OP_CERT_SST_STORE.fields.map((f) => f.name));
+    expect(store.cbSst).toBe(store.pSst!.length);
+    const jp4 = { Rid: 7, lpSid: 'S-1-5-21-1-2-3-7', ObjectGuid: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0' };
+    const decoded = decodeStructure(S_OP_JOINPROV4_PART, encodeStructure(S_OP_JOINPROV4_PART, jp4));
+    expectTypeOf(decoded).toEqualTypeOf<{ Rid: number; lpSid: string | null; ObjectGuid: string }>();
+    expect(decoded).toEqual(jp4);
+    expect(cert.Extension).toEqual({ cbBlob: 0, pBlob: null });
   });
 
   it('the unencrypted OP_PACKAGE holds the same WIN7 blob as blob 1, flagged essential', () => {

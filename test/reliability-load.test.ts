@@ -21,6 +21,7 @@ import { deleteAccount, guidToString, withLdap } from './support/ldap';
 import { requestOdjAndTestJoin } from './support/peers';
 import { FaultProxy } from './support/fault-proxy';
 import { ownerMarker } from '../provider/directory/ownership';
+import { instanceOwnerTag } from '../provider/resource-state';
 import { readFileSync } from 'node:fs';
 
 const COUNT = 50;
@@ -127,7 +128,8 @@ describe('an interrupted create, retried by the engine', () => {
         const base = dc.domain.split('.').map((p) => `DC=${p}`).join(',');
         return (await c.search(base, { scope: 'sub', filter: `(sAMAccountName=${n}$)`, attributes: ['description', 'objectGUID'], explicitBufferAttributes: ['objectGUID'] })).searchEntries;
       });
-      expect(orphan.map((e) => String(e.description))).toEqual([ownerMarker(ownerTag)]);
+      // The resource marks the account for this instance: its tag with the domain and machine name.
+      expect(orphan.map((e) => String(e.description))).toEqual([ownerMarker(instanceOwnerTag(ownerTag, dc.domain, n))]);
       const created = await h.create(n, inputs);
       expect(await countAccounts([n])).toBe(1);
       expect(created.props.reused).toBe(false);

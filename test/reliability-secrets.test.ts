@@ -21,9 +21,10 @@ import { provision } from '../provider/provisioning';
 import { isSecretField, REDACTED, redactObject, Secret, secret, withSecretFile } from '../provider/secret';
 import { testDc } from './support/dc';
 import { FaultProxy } from './support/fault-proxy';
-import { secretsIn } from './support/secret-watch';
+import { secretForms, secretsIn } from './support/secret-watch';
 import { adminConnection, machineNames } from './support/ldap-backend';
 import { deleteAccount } from './support/ldap';
+import { keytabKeys, useServiceAccount } from './support/kerberos';
 
 const dc = testDc();
 const root = findRepoRoot();
@@ -139,6 +140,7 @@ describe('secret scan over a run', () => {
   let providerText = '';
   let secretOutputs: string[] = [];
   const wrongPassword = `Wrong-${Math.random().toString(36).slice(2)}-Pw!1`;
+  const svc = useServiceAccount();
 
   beforeAll(async () => {
     addSecret(dc.adminPassword);
@@ -222,6 +224,47 @@ describe('secret scan over a run', () => {
     await host.delete(n, created.id, created.props);
     await deleteAccount(`${n}$`);
     captured.push(host.stderr);
+  });
+
+  it('Kerberos: keytab and ticket-cache sign-in and their failures show no key, ticket or cache bytes', async () => {
+    // The keys, and the key-like bytes of the ticket cache (tickets, session keys), as hex and base64.
+    for (const k of keytabKeys(svc().keytab)) for (const f of secretForms(k)) addSecret(f);
+    const cache = await svc().kinit();
+    for (const f of secretForms(readFileSync(cache.slice('FILE:'.length)))) addSecret(f);
+    startCapture();
+    const kerberos = (extra: Partial<ConnectionSettings> = {}): ConnectionSettings => ({ auth: 'kerberos', keytab: svc().keytab, bindUser: svc().principal, timeoutMs: 5000, ...extra });
+    const attempt = async (p: Parameters<typeof provision>[0], c: ConnectionSettings): Promise<void> => {
+      try {
+        const r = await provision(p, c);
+        captureResult(r);
+        console.log('provisioned', r, c);
+      } catch (e) {
+        captureError(e);
+        console.error('failed', e);
+      }
+    };
+    const at = { domain: dc.domain, dcName: dc.dcHost };
+    await attempt({ ...at, machineName: names.next() }, kerberos());
+    const old = process.env.KRB5CCNAME;
+    process.env.KRB5CCNAME = cache;
+    try {
+      await attempt({ ...at, machineName: names.next() }, { auth: 'kerberos', timeoutMs: 5000 });
+    } finally {
+      if (old === undefined) delete process.env.KRB5CCNAME;
+      else process.env.KRB5CCNAME = old;
+    }
+    await attempt({ domain: dc.domain, machineName: names.next() }, kerberos({ url: `ldap://${dc.dcIp}` })); // no principal for an address
+    await attempt({ ...at, machineName: names.next() }, kerberos({ bindUser: `nobody@${dc.realm}` })); // not in the keytab
+    const conn = new DirectoryConnection(kerberos(), { host: dc.dcHost, unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: 'dcName' });
+    try {
+      await conn.connect();
+      await conn.bind();
+      captured.push(inspect(conn, { depth: 6 }), format('%o', conn));
+    } finally {
+      await conn.close();
+    }
+    stopCapture();
+    expect(captured.join('\n')).toContain('SEC_E_TARGET_UNKNOWN');
   });
 
   it('zero hits: no secret in anything captured, and no secret temp file left behind', () => {

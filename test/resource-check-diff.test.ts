@@ -15,11 +15,11 @@ afterAll(() => tmp.cleanup());
 const pfx = opensslPfx(tmp.dir, opensslRootCa(tmp.dir, 'OdjResourceCheck')).toString('base64');
 
 describe('check', () => {
-  it('passes good inputs through unchanged', async () => {
+  it('passes good inputs through unchanged, adding only what the update will do', async () => {
     const news = { ...base, machineAccountOU: 'OU=Web,DC=odjtest,DC=test', options: { reuseAccount: true }, rotationTriggers: { a: '1' } };
     const r = await check({}, news);
     expect(r.failures).toEqual([]);
-    expect(r.inputs).toEqual(news);
+    expect(r.inputs).toEqual({ ...news, plannedChange: 'create' });
   });
 
   it('reports each failure on its own property', async () => {
@@ -73,7 +73,7 @@ describe('check', () => {
     };
     const r = await check({}, news);
     expect(r.failures).toEqual([]);
-    expect(r.inputs).toEqual(news);
+    expect(r.inputs).toEqual({ ...news, plannedChange: 'create' });
   });
 
   it('reports a bad PFX on its entry, without its content, and not again as a template without one', async () => {

@@ -91,7 +91,7 @@ describe('the serialized provider', () => {
 });
 
 describe('OfflineJoinPackage through the dynamic-provider host', () => {
-  it('create → no-op diff → OU move (same SID, new package) → second update (oldest package refused) → credentials-only change → gone out of band → delete', async () => {
+  it('create → no-op diff → OU move (same SID, same package) → rotation refused on a joined account, then forced → credentials-only change → gone out of band → delete', async () => {
     const h = await host(stackConfig());
     const name = machineName();
     const sam = `${name}$`;
@@ -123,32 +123,29 @@ describe('OfflineJoinPackage through the dynamic-provider host', () => {
     // ---- no-op diff
     expect(await h.diff('web', created.id, out1, checked.inputs)).toEqual({ changes: 'none', replaces: [], deleteBeforeReplace: false });
 
-    // ---- OU change: update in place, same account, moved, new password
+    // ---- OU change: update in place, same account, moved; the package (no DN in it) stays
     const news2 = { ...checked.inputs, machineAccountOU: ouA };
     expect(await h.diff('web', created.id, out1, news2)).toMatchObject({ changes: 'some', replaces: [] });
-    const out2 = await h.update('web', created.id, out1, (await h.check('web', out1, news2)).inputs);
+    const checked2 = await h.check('web', out1, news2);
+    expect(checked2.inputs.plannedChange).toBe('move');
+    const out2 = await h.update('web', created.id, out1, checked2.inputs);
     const truth2 = await accountBySam(sam);
     expect(truth2).toMatchObject({ guid: truth1!.guid, sid: truth1!.sid, dn: `CN=${name},${ouA}` });
-    expect(out2).toMatchObject({ objectGuid: truth1!.guid, objectSid: truth1!.sid, distinguishedName: `CN=${name},${ouA}`, reused: true });
-    const pkg2 = String(out2.packageText);
-    expect(pkg2).not.toBe(pkg1);
-    packages.push(pkg2);
-    const join2 = await requestOdjAndTestJoin(pkg2, name);
+    expect(out2).toMatchObject({ objectGuid: truth1!.guid, objectSid: truth1!.sid, distinguishedName: `CN=${name},${ouA}`, reused: false, packageText: pkg1, issued: out1.issued });
+    const join2 = await requestOdjAndTestJoin(pkg1, name);
     expect(join2.joined, join2.output).toBe(true);
 
-    // ---- second update (rotation trigger): the package from before the first update stops working
-    const news3 = { ...news2, rotationTriggers: { generation: '2' } };
+    // ---- rotation trigger on a joined account: refused without the explicit input, then reset with it
+    const news3 = { ...checked2.inputs, rotationTriggers: { generation: '2' } };
     expect(await h.diff('web', created.id, out2, news3)).toMatchObject({ changes: 'some', replaces: [] });
-    const out3 = await h.update('web', created.id, out2, news3);
-    expect(out3).toMatchObject({ objectGuid: truth1!.guid, objectSid: truth1!.sid });
+    await expect(h.update('web', created.id, out2, news3)).rejects.toThrow(/ERROR_DS_UNWILLING_TO_PERFORM \(8245\): rotationTriggers: refusing to reset the password .*logged on since.*allowPasswordResetAfterJoin/);
+    const out3 = await h.update('web', created.id, out2, { ...news3, allowPasswordResetAfterJoin: true });
+    expect(out3).toMatchObject({ objectGuid: truth1!.guid, objectSid: truth1!.sid, packageCurrent: true, joined: false });
     const pkg3 = String(out3.packageText);
     packages.push(pkg3);
-    expect(new Set([pkg1, pkg2, pkg3]).size).toBe(3);
+    expect(pkg3).not.toBe(pkg1);
     const join3 = await requestOdjAndTestJoin(pkg3, name);
     expect(join3.joined, join3.output).toBe(true);
-    // The DC accepts the current and the previous password only: pkg1 is two re-issues old.
-    const stale = await requestOdjAndTestJoin(pkg1, name);
-    expect(stale.joined, stale.output).toBe(false);
 
     // ---- credentials-only change: nothing written to the directory, no new package
     const usnBefore = await usnChanged(truth2!.dn);

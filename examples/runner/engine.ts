@@ -71,9 +71,34 @@ export class RpcError extends Error {
 
 const changesNames: Record<number, DiffAnswer['changes']> = { 0: 'unknown', 1: 'none', 2: 'some' };
 
+/** Pulumi's marker for a secret value in a Struct ({ <sig>: <secret sig>, value }). */
+const SIG_KEY = '4dabf18193072939515e22adb298388d';
+const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+
+const isSecretValue = (v: unknown): v is { value: unknown } =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+
+/** The values with every secret marker removed, as the engine sends them to a provider that
+ *  answered Configure with acceptSecrets=false (the dynamic-provider host does). */
+export function stripSecrets(v: unknown): unknown {
+  if (isSecretValue(v)) return stripSecrets(v.value);
+  if (Array.isArray(v)) return v.map(stripSecrets);
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, stripSecrets(x)]));
+  return v;
+}
+
+/** The top-level properties that hold a secret (the engine marks the same outputs secret again). */
+export function secretKeys(v: Props): string[] {
+  const has = (x: unknown): boolean =>
+    isSecretValue(x) || (Array.isArray(x) ? x.some(has) : typeof x === 'object' && x !== null ? Object.values(x).some(has) : false);
+  return Object.keys(v).filter((k) => has(v[k]));
+}
+
 /** A running dynamic-provider host and a client for it. */
 export class ProviderHost {
   private readonly client: any;
+  /** What the host answered to Configure; until then the engine assumes it accepts them. */
+  acceptsSecrets = true;
   /** What the host wrote to stderr (provider errors are logged there). */
   stderr = '';
 
@@ -95,8 +120,9 @@ export class ProviderHost {
     });
   }
 
+  /** Properties as the engine sends them: secrets kept only when the host accepts them. */
   private struct(v: Props): unknown {
-    return structproto.Struct.fromJavaScript(v);
+    return structproto.Struct.fromJavaScript(this.acceptsSecrets ? v : (stripSecrets(v) as Props));
   }
 
   async configure(config: Record<string, string>): Promise<void> {
@@ -104,7 +130,8 @@ export class ProviderHost {
     req.setArgs(this.struct(config));
     req.setAcceptsecrets(true);
     req.setAcceptresources(true);
-    await this.call('configure', req);
+    const resp = await this.call<any>('configure', req);
+    this.acceptsSecrets = resp.getAcceptsecrets();
   }
 
   async check(name: string, olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
@@ -314,7 +341,9 @@ export async function runProgram(program: string | (() => Record<string, unknown
         r.outputs = created.props;
         // The engine marks these outputs secret whatever the provider says.
         const state: Record<string, unknown> = { ...created.props };
-        for (const k of r.additionalSecretOutputs) if (k in state) state[k] = pulumi.secret(state[k]);
+        // So does it for outputs whose inputs were secret, when it stripped them for the host.
+        const secretOuts = [...r.additionalSecretOutputs, ...secretKeys(r.rawInputs)];
+        for (const k of secretOuts) if (k in state) state[k] = pulumi.secret(state[k]);
         return { id: created.id, state };
       },
       call: () => ({}),

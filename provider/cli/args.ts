@@ -15,6 +15,8 @@ export const connectionOptions: Options = {
   cafile: { type: 'string' },
   'insecure-skip-tls-verify': { type: 'boolean' },
   timeout: { type: 'string' },
+  kerberos: { type: 'boolean' },
+  keytab: { type: 'string' },
 };
 
 /** Flags people reach for that would put a secret on the command line (visible in ps, history). */

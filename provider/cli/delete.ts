@@ -1,9 +1,10 @@
-// `odj delete`: remove computer accounts by name or objectGUID over one connection, with their
-// child objects (tree delete). Refuses anything that is not a computer account.
+// `odj delete`: remove computer accounts by name or objectGUID over one connection, with the child
+// objects computers carry (BitLocker, TPM, service connection points; never a tree delete).
+// Refuses anything that is not a plain computer account (account-safety.ts).
 import type { ProvisioningParams } from '../backend';
 import { ProvisioningError } from '../errors';
 import { validateParams } from '../provisioning';
-import { deleteByDn, findAccountByGuid, findAccountBySamName, type FoundAccount } from '../directory/accounts';
+import { checkedAccount, deleteByDn, findAccountByGuid, findAccountBySamName, type FoundAccount } from '../directory/accounts';
 import { withDirectory } from '../directory/connection';
 import { readRootDse } from '../directory/discovery';
 import { bool, connectionOptions, list, nonEmpty, parse } from './args';
@@ -12,8 +13,6 @@ import { describeError } from './output';
 import { HELP, UsageError } from './usage';
 
 const C = 'delete';
-/** SERVER_TRUST_ACCOUNT | PARTIAL_SECRETS_ACCOUNT: a DC or RODC. Deleting one breaks the domain. */
-const DC_ACCOUNT = 0x2000 | 0x04000000;
 const GUID = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
 
 export async function run(args: string[]): Promise<number> {
@@ -46,10 +45,10 @@ export async function run(args: string[]): Promise<number> {
   const v = machines.map((m) => validateParams({ domain, machineName: m, ...(dcName ? { dcName } : {}) } as ProvisioningParams));
   if (machines.length === 0) validateParams({ domain, machineName: 'X', ...(dcName ? { dcName } : {}) });
   const connection = connectionFromArgs(p, C);
-  connection.bindPassword = await bindPassword(p, connection.bindUser as string, C);
+  if (connection.auth !== 'kerberos') connection.bindPassword = await bindPassword(p, connection.bindUser as string, C);
   const quiet = bool(p, 'quiet');
   const ignoreMissing = bool(p, 'ignore-missing');
-  const target = { host: dcName ?? domain, unreachableCode: dcName ? ('ERROR_INVALID_DOMAIN_ROLE' as const) : ('ERROR_NO_SUCH_DOMAIN' as const), unreachableField: dcName ? 'dcName' : 'domain' };
+  const target = { host: dcName ?? domain, unreachableCode: dcName ? ('ERROR_INVALID_DOMAIN_ROLE' as const) : ('ERROR_NO_SUCH_DOMAIN' as const), unreachableField: connection.url ? 'connection.url' : dcName ? 'dcName' : 'domain' };
   let failed = 0;
   await withDirectory(connection, target, async (conn) => {
     const base = (await readRootDse(conn)).defaultNamingContext;
@@ -67,8 +66,7 @@ export async function run(args: string[]): Promise<number> {
           }
           throw new ProvisioningError('NERR_UserNotFound', `${w.label} does not exist in ${domain}`, { field: w.field });
         }
-        if (!found.isComputer) throw new ProvisioningError('ERROR_ACCESS_DENIED', `${found.distinguishedName} is not a computer account; not deleted`, { field: w.field });
-        if (found.userAccountControl & DC_ACCOUNT) throw new ProvisioningError('ERROR_ACCESS_DENIED', `${found.distinguishedName} is a domain controller's account; not deleted`, { field: w.field });
+        checkedAccount(found, 'delete', w.field);
         await deleteByDn(conn, found.distinguishedName);
         if (!quiet) process.stdout.write(`Deleted ${found.distinguishedName} (${found.objectGuid})\n`);
       } catch (e) {

@@ -24,7 +24,7 @@ export async function startEarlyConnection(args: string[]): Promise<void> {
     if (!host) return;
     const settings = connectionFromArgs(p, C, process.env, false);
     const target = resolveUrl(settings, host);
-    if (target.startTls) return;
+    if (target.startTls || !target.url.startsWith('ldaps:')) return;
     socket = startEarlyTls(target.url, target.host, tlsOptionsFor(settings, target.host));
   } catch {
     return;

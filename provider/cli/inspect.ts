@@ -1,11 +1,15 @@
 // `odj inspect`: every field of a package, for a person or (with --json) a program. The machine
-// password and PFX bytes stay redacted unless --show-secrets. Loads the codec only.
+// password and PFX bytes stay redacted unless --show-secrets. Loads the codec only, and the
+// directory code with --live (inspect-live.ts).
 import { DsFlags } from '../directory/discovery';
 import { parsePackage, redactPackage, type PackageView } from '../odj';
 import { describePolicyValue, describeSst } from '../content-view';
-import { bool, parse } from './args';
+import { bool, connectionOptions, nonEmpty, parse } from './args';
+import { bindPassword, connectionFromArgs } from './connection';
 import { readInput } from './io';
 import { HELP, UsageError } from './usage';
+import type { LiveVerdict } from './inspect-live';
+import { Limits } from '../limits';
 
 const C = 'inspect';
 
@@ -119,14 +123,47 @@ export function renderView(v: PackageView): string {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const p = parse(C, args, { json: { type: 'boolean' }, 'show-secrets': { type: 'boolean' } }, true);
+  const p = parse(
+    C,
+    args,
+    { json: { type: 'boolean' }, 'show-secrets': { type: 'boolean' }, live: { type: 'boolean' }, issued: { type: 'string' }, dcname: { type: 'string' }, ...connectionOptions },
+    true,
+  );
   if (bool(p, 'help')) {
     process.stdout.write(HELP.inspect + '\n');
     return 0;
   }
   if (p.positionals.length !== 1) throw new UsageError('give one package: a FILE, or - for stdin', C);
-  const input = await readInput(p.positionals[0], C);
-  const view = redactPackage(parsePackage(new Uint8Array(input.buffer, input.byteOffset, input.byteLength)), { showSecrets: bool(p, 'show-secrets') });
-  process.stdout.write(bool(p, 'json') ? JSON.stringify(view, null, 2) + '\n' : renderView(view));
+  const live = bool(p, 'live');
+  const issued = nonEmpty(p, 'issued', C);
+  if (!live && (issued !== undefined || p.values.dcname !== undefined || p.values.user !== undefined || p.values.url !== undefined)) {
+    throw new UsageError('--issued, --dcname and the connection flags go with --live', C);
+  }
+  if (issued !== undefined && !/^\d{1,20}$/.test(issued)) throw new UsageError('--issued takes the pwdLastSet recorded at issue (a decimal FILETIME)', C);
+  const input = await readInput(p.positionals[0], C, Limits.packageFileBytes, 'a package file');
+  const parsed = parsePackage(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
+  const view = redactPackage(parsed, { showSecrets: bool(p, 'show-secrets') });
+  let verdict: LiveVerdict | undefined;
+  if (live) {
+    const connection = connectionFromArgs(p, C);
+    connection.bindPassword = await bindPassword(p, connection.bindUser as string, C);
+    // The DC that made the package is the first one asked (it set the password; others may lag).
+    const dcName = nonEmpty(p, 'dcname', C);
+    const host = dcName ?? parsed.facts.dc.name.replace(/^\\\\/, '');
+    // Loaded only with --live: plain inspect needs the codec alone.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { liveVerdict } = require('./inspect-live') as typeof import('./inspect-live');
+    verdict = await liveVerdict(parsed.facts, connection, { host: host || parsed.facts.domain, field: dcName ? 'dcName' : 'domain' }, issued);
+  }
+  if (bool(p, 'json')) process.stdout.write(JSON.stringify(verdict ? { ...view, live: verdict } : view, null, 2) + '\n');
+  else process.stdout.write(renderView(view) + (verdict ? `\n${renderVerdict(verdict)}` : ''));
   return 0;
+}
+
+function renderVerdict(v: LiveVerdict): string {
+  const rows: [string, string][] = [['account', v.account === 'present' ? `${v.distinguishedName}${v.sameAccount ? '' : ' (another account)'}` : 'absent']];
+  if (v.passwordSet) rows.push(['password set', v.passwordSet]);
+  if (v.lastLogon) rows.push(['last logon', `${v.lastLogon}${v.loggedOnSincePasswordSet ? ' (since the password was set)' : ''}`]);
+  rows.push(['current', `${v.current === null ? 'unknown' : v.current ? 'yes' : 'no'}: ${v.reason}`]);
+  return section('Live (directory)', rows);
 }

@@ -17,10 +17,16 @@ const CONNECTION = `Connection (flags win over the environment variables in brac
   --url URL                  ldaps://host[:636] or ldap://host[:389] with --starttls
                              [ODJ_LDAP_URL] (default ldaps://<dcname or domain>)
   --starttls                 upgrade an ldap:// URL with StartTLS [ODJ_START_TLS]
-  --user USER                bind as user@realm, DOMAIN\\user or a DN [ODJ_BIND_USER]
+  --user USER                bind as user@realm, DOMAIN\\user or a DN [ODJ_BIND_USER];
+                             with Kerberos the principal (user@REALM)
   --password-file FILE       read the bind password from FILE (first line; - = stdin)
                              else [ODJ_BIND_PASSWORD], else a prompt on a terminal.
                              A password is never taken as an argument.
+  --kerberos                 sign in with Kerberos instead of a password: the ticket
+                             cache (KRB5CCNAME, from kinit) over a sealed ldap://<dc>
+                             (the default URL then) [ODJ_AUTH=kerberos]
+  --keytab FILE              Kerberos with the keys of --user from FILE instead of the
+                             ticket cache; implies --kerberos [ODJ_KEYTAB]
   --cafile FILE              PEM CA certificates to verify the DC's TLS certificate [ODJ_CA_FILE]
   --insecure-skip-tls-verify do not verify the DC's certificate (testing only)
   --timeout SECONDS          per network step (default 15) [ODJ_TIMEOUT_MS in ms]`;
@@ -55,7 +61,10 @@ Provisioning (djoin's vocabulary):
   --machine NAME         computer name (1-15 letters, digits, hyphens)
   --machineou DN         full DN of the OU for the account (default: the Computers container)
   --dcname DC            the DC to use (host name or IPv4 address)
-  --reuse                reuse an existing account; its password is reset
+  --reuse                reuse an existing computer account; its password is reset. A disabled
+                         account stays disabled (the summary says so) unless --enable is given.
+                         Domain controllers, trust and user accounts are never reused.
+  --enable               with --reuse: re-enable the account if it is disabled
   --defpwd               use the default password (the lower-case machine name; not recommended)
   --nosearch             skip the search for an existing account (needs --dcname)
   --downlevel            allow a DC older than Windows Server 2008 R2
@@ -96,14 +105,21 @@ Examples:
   odj provision --domain corp.example --batch machines.txt --savedir packages/ \\
       --user admin@corp.example --password-file pw.txt --cafile ca.pem`,
 
-  inspect: `Usage: odj inspect FILE|- [--json] [--show-secrets]
+  inspect: `Usage: odj inspect FILE|- [--json] [--show-secrets] [--live --user USER [--issued PWDLASTSET] ...]
 
 Decodes an offline domain join package in any form (binary, base64 text, or djoin's UTF-16
 file form; - reads stdin) and prints every field. The machine password is redacted.
 
 Options:
   --json           print a JSON object instead of text
-  --show-secrets   print the machine password and private key bytes too`,
+  --show-secrets   print the machine password and private key bytes too
+  --live           also ask the directory (searches only; no logon with the package): does the
+                   account exist, is it the package's (same SID), when was its password set and
+                   did it log on since; with --issued, whether the package is still current
+  --issued N       the pwdLastSet recorded when the package was issued ("issued" in
+                   odj provision --json, or the Pulumi output issued.pwdLastSet)
+  --dcname DC      the DC to ask (default: the one named in the package)
+  connection       --url --starttls --user --password-file --cafile --timeout, as for provision`,
 
   unattend: `Usage: odj unattend FILE|- [--arch amd64|arm64]... [--out FILE]
 
@@ -116,8 +132,10 @@ Options:
 
   delete: `Usage: odj delete --domain DOMAIN (--machine NAME | --guid GUID)... [options]
 
-Deletes computer accounts (with their child objects) over one connection. Only computer
-accounts are deleted; anything else is refused.
+Deletes computer accounts over one connection, with the child objects a computer carries
+(BitLocker recovery information, TPM information, service connection points such as Hyper-V's);
+an account holding anything else is left alone. Only plain computer accounts are deleted: users,
+groups, OUs, domain controllers, read-only DCs, trust and managed service accounts are refused.
 
 Options:
   --domain DOMAIN      DNS name of the domain

@@ -1,7 +1,8 @@
 // One LDAP connection to one DC: TLS (ldaps:// or StartTLS) verified against the given CAs unless
-// the caller turns that off by name, a timeout on every step, a simple bind, and a close that
-// always runs. Everything that goes over the wire goes through `run`, which maps failures to
-// ProvisioningError and never lets a secret into a message.
+// the caller turns that off by name, a timeout on every step, a simple bind (or a Kerberos bind
+// that seals ldap://, sasl-gssapi.ts), and a close that always runs. Everything that goes over
+// the wire goes through `run`, which maps failures to ProvisioningError and never lets a secret
+// into a message.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Client, ResultCodeError } from 'ldapts';
@@ -12,7 +13,9 @@ import { secret, type Secret } from '../secret';
 import { acquireConnectionSlot } from './slots';
 import { resolveUrl, tlsOptionsFor } from './endpoint';
 import { takeEarlyTls } from './early-tls';
+import { SaslSocket, saslGssapiBind } from './sasl-gssapi';
 import { Limits } from '../limits';
+import { bindUserLabel, hasUrlCredentials, urlCredentialsRule } from '../credential-text';
 
 export { resolveUrl } from './endpoint';
 
@@ -58,7 +61,7 @@ const badSetting = (field: string, rule: string): ProvisioningError => new Provi
 /** Shapes and bounds of the connection settings (see ../limits.ts); values of secrets never appear in the error. */
 export function checkSettings(s: ConnectionSettings): void {
   if (s === null || typeof s !== 'object') throw badSetting('settings', 'are required');
-  const text = (field: 'url' | 'bindUser' | 'bindPassword', max: number): void => {
+  const text = (field: 'url' | 'bindUser' | 'bindPassword' | 'keytab', max: number): void => {
     const v = s[field];
     if (v === undefined || v === null) return;
     if (typeof v !== 'string') throw badSetting(field, 'must be a string');
@@ -67,8 +70,18 @@ export function checkSettings(s: ConnectionSettings): void {
     if (field !== 'bindPassword' && /[\u0000-\u001f\u007f]/.test(v)) throw badSetting(field, 'must not contain control characters');
   };
   text('url', Limits.urlChars);
+  if (typeof s.url === 'string' && hasUrlCredentials(s.url)) throw badSetting('url', urlCredentialsRule('the URL'));
   text('bindUser', Limits.bindUserChars);
   text('bindPassword', Limits.bindPasswordChars);
+  text('keytab', Limits.keytabPathChars);
+  if (s.auth !== undefined && s.auth !== null && s.auth !== 'simple' && s.auth !== 'kerberos') throw badSetting('auth', "must be 'simple' or 'kerberos'");
+  if (s.auth === 'kerberos') {
+    // Nothing of a password is used: say so rather than ignore one that was meant to be used.
+    if (s.bindPassword) throw badSetting('bindPassword', "is not used with auth 'kerberos' (the credential cache or keytab signs in); remove it");
+    if (s.keytab !== undefined && s.keytab !== null && !s.bindUser) throw badSetting('bindUser', 'must name the principal whose keys the keytab holds (user@REALM)');
+  } else if (s.keytab !== undefined && s.keytab !== null) {
+    throw badSetting('keytab', "is used with auth 'kerberos' only");
+  }
   if (s.timeoutMs !== undefined && !(typeof s.timeoutMs === 'number' && Number.isFinite(s.timeoutMs) && s.timeoutMs >= 1 && s.timeoutMs <= 600_000)) {
     throw badSetting('timeoutMs', 'must be a number of milliseconds from 1 to 600000');
   }
@@ -84,7 +97,7 @@ export class DirectoryConnection {
   readonly url: string;
   readonly host: string;
   readonly timeoutMs: number;
-  private socket?: net.Socket;
+  private socket?: net.Socket | SaslSocket;
   private sockets = 0;
   private encryptedSocket = false;
   private closed = false;
@@ -101,7 +114,7 @@ export class DirectoryConnection {
     private readonly target: DirectoryTarget,
   ) {
     checkSettings(settings);
-    const { url, host, startTls } = resolveUrl(settings, target.host);
+    const { url, host } = resolveUrl(settings, target.host);
     this.url = url;
     this.host = host;
     this.timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -115,10 +128,12 @@ export class DirectoryConnection {
       timeout: this.timeoutMs,
       connectTimeout: this.timeoutMs,
       // ldapts turns any tlsOptions into an immediate TLS connection, so StartTLS gets them later.
-      tlsOptions: startTls ? undefined : tlsOptions,
+      tlsOptions: url.startsWith('ldaps:') ? tlsOptions : undefined,
       // One socket per connection: if it drops, ldapts would silently reconnect without TLS
       // (after StartTLS) and without the bind, so a second socket is refused.
-      createConnection: ((port: number, host: string) => this.adopt(net.connect(port, host), false)) as typeof net.connect,
+      // Kerberos puts its security layer between ldapts and the TCP socket (sasl-gssapi.ts).
+      createConnection: ((port: number, host: string) =>
+        settings.auth === 'kerberos' ? this.adopt(new SaslSocket(net.connect(port, host)), false) : this.adopt(net.connect(port, host), false)) as unknown as typeof net.connect,
       createSecureConnection: ((...args: unknown[]) => {
         // The CLI's early connection (early-tls.ts), already verified, when connect() found one.
         const early = this.early;
@@ -133,7 +148,7 @@ export class DirectoryConnection {
     return tlsOptionsFor(this.settings, this.host);
   }
 
-  private adopt<T extends net.Socket>(socket: T, encrypted: boolean): T {
+  private adopt<T extends net.Socket | SaslSocket>(socket: T, encrypted: boolean): T {
     if (this.closed || (this.sockets > 0 && !(encrypted && this.socket && !this.encryptedSocket))) {
       // Either a reconnect after the first socket dropped, or a use after close.
       socket.destroy();
@@ -145,8 +160,9 @@ export class DirectoryConnection {
     return socket;
   }
 
-  /** True once the channel is TLS-protected (ldaps:// or after StartTLS). */
+  /** True once the channel is TLS-protected (ldaps:// or after StartTLS) or sealed by Kerberos. */
   get encrypted(): boolean {
+    if (this.socket instanceof SaslSocket) return this.socket.sealed;
     return this.encryptedSocket && this.socket instanceof tls.TLSSocket && !this.socket.destroyed;
   }
 
@@ -206,6 +222,13 @@ export class DirectoryConnection {
     const secrets = [...this.secrets, ...(ctx.secrets ?? [])];
     const code = (e as { code?: unknown })?.code;
     const message = redact(e instanceof Error ? e.message : String(e), secrets);
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      // The CA is fine; the name is not: more CAs would not help, the right host name would.
+      const byAddress = net.isIP(this.host) !== 0;
+      return new ProvisioningError('SEC_E_WRONG_PRINCIPAL', `the DC's certificate does not name ${this.host} (${message}); ${byAddress ? 'connect by the DC\'s DNS name, the one its certificate carries, not by its address' : 'connect by the name the certificate carries'}`, {
+        field: this.settings.url ? 'connection.url' : this.target.unreachableField,
+      });
+    }
     if (typeof code === 'string' && tlsVerifyCodes.has(code)) {
       return new ProvisioningError(tlsCodes[code] ?? 'SEC_E_UNTRUSTED_ROOT', `TLS verification of ${this.host} failed (${code}: ${message}); pass the DC's CA in caCerts`, {
         field: 'connection.caCerts',
@@ -224,7 +247,7 @@ export class DirectoryConnection {
    *  lazily), whose TLS failures `run` maps; either way nothing secret is sent before `bind`. */
   async connect(): Promise<void> {
     const { startTls } = resolveUrl(this.settings, this.target.host);
-    if (!startTls && !this.client.isConnected) {
+    if (this.url.startsWith('ldaps:') && !this.client.isConnected) {
       // Only a connection to this very URL with these very TLS options, whose handshake (and so
       // its certificate check) succeeded; one that failed is dropped and the usual connect below
       // reports the failure. A silent DC fails here within the same bound as a fresh connect.
@@ -240,8 +263,11 @@ export class DirectoryConnection {
     }
   }
 
-  /** Simple bind over the encrypted channel. */
-  async bind(): Promise<void> {
+  /** Simple bind over the encrypted channel, or the Kerberos bind that seals it. `dcHost`: the DC's
+   *  DNS name as the LDAP ping found it, for the service principal, when the connection was made
+   *  to the domain's name rather than to a DC. */
+  async bind(dcHost?: string): Promise<void> {
+    if (this.settings.auth === 'kerberos') return this.bindKerberos(dcHost);
     const { bindUser } = this.settings;
     const bindPassword = this.bindPassword;
     if (!bindUser) throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'a bind user is required', { field: 'connection.bindUser' });
@@ -251,9 +277,23 @@ export class DirectoryConnection {
       await this.run({ action: 'connecting' }, () => this.client.search('', { scope: 'base', attributes: ['1.1'] }));
     }
     if (!this.encrypted) throw new ProvisioningError('ERROR_DS_STRONG_AUTH_REQUIRED', 'refusing to bind over an unencrypted connection', { field: 'connection.url' });
-    await this.run({ action: `binding as ${bindUser}`, field: 'connection.bindUser', overrides: { 49: 'ERROR_LOGON_FAILURE', 50: 'ERROR_ACCESS_DENIED', 53: 'ERROR_ACCESS_DENIED' } }, () =>
+    await this.run({ action: `binding as ${bindUserLabel(bindUser)}`, field: 'connection.bindUser', overrides: { 49: 'ERROR_LOGON_FAILURE', 50: 'ERROR_ACCESS_DENIED', 53: 'ERROR_ACCESS_DENIED' } }, () =>
       this.client.bind(bindUser, bindPassword.reveal()),
     );
+  }
+
+  private async bindKerberos(dcHost?: string): Promise<void> {
+    const { bindUser, keytab } = this.settings;
+    // The service principal is ldap/<DC host>: a DC named by dcName or the URL as given (an address
+    // has no principal: a clear error, not a guess); one found through the domain by its own name.
+    const host = dcHost ?? this.host;
+    if (!this.client.isConnected) await this.run({ action: 'connecting' }, () => this.client.search('', { scope: 'base', attributes: ['1.1'] }));
+    const socket = this.socket;
+    if (!(socket instanceof SaslSocket)) throw new ProvisioningError('ERROR_DS_SERVER_DOWN', 'the connection to the DC was lost', { field: this.target.unreachableField });
+    await this.run({ action: `Kerberos sign-in to ldap/${host}`, field: 'connection.auth' }, () =>
+      saslGssapiBind(socket, { host, credentials: { ...(keytab ? { keytab } : {}), ...(bindUser ? { principal: bindUser } : {}) } }),
+    );
+    if (!this.encrypted) throw new ProvisioningError('ERROR_DS_STRONG_AUTH_REQUIRED', 'the Kerberos sign-in did not seal the connection', { field: 'connection.auth' });
   }
 
   /** Unbind and close; never throws, safe to call twice. */

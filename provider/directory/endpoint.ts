@@ -6,9 +6,16 @@ import type { ConnectionOptions } from 'node:tls';
 import type { ConnectionSettings } from '../backend';
 import { ProvisioningError } from '../errors';
 
-/** The parts of a URL we use, with ldaps:// as the default scheme. */
+/** The URL when none is given: ldaps://, or ldap:// for Kerberos, which seals the connection itself
+ *  (Samba refuses GSSAPI over TLS whatever the flags: README, Kerberos sign-in). */
+export function defaultUrl(settings: Pick<ConnectionSettings, 'auth'>, host: string): string {
+  return `${settings.auth === 'kerberos' ? 'ldap' : 'ldaps'}://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}`;
+}
+
+/** The parts of a URL we use, with defaultUrl's scheme as the default. */
 export function resolveUrl(settings: ConnectionSettings, host: string): { url: string; host: string; startTls: boolean } {
-  const url = settings.url ?? `ldaps://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}`;
+  const kerberos = settings.auth === 'kerberos';
+  const url = settings.url ?? defaultUrl(settings, host);
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -19,7 +26,13 @@ export function resolveUrl(settings: ConnectionSettings, host: string): { url: s
   if (scheme !== 'ldaps' && scheme !== 'ldap') {
     throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'the URL scheme must be ldaps:// or ldap://', { field: 'connection.url' });
   }
-  if (scheme === 'ldap' && !settings.startTls) {
+  if (kerberos && (scheme === 'ldaps' || settings.startTls)) {
+    // Measured against Samba 4.17: GSSAPI over TLS is refused whatever the context flags (README, Kerberos).
+    throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'Kerberos sign-in runs over ldap:// with its own encryption (a sealed SASL layer), not over TLS: use ldap://', {
+      field: settings.startTls ? 'connection.startTls' : 'connection.url',
+    });
+  }
+  if (scheme === 'ldap' && !settings.startTls && !kerberos) {
     // A simple bind sends the password as is, and AD sets unicodePwd only over an encrypted channel.
     throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'ldap:// needs startTls: true (or use ldaps://); a plain connection would expose the bind password', {
       field: 'connection.startTls',
@@ -29,7 +42,7 @@ export function resolveUrl(settings: ConnectionSettings, host: string): { url: s
     throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'startTls applies to ldap:// URLs only', { field: 'connection.startTls' });
   }
   const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
-  return { url: `${scheme}://${parsed.host}`, host: hostname, startTls: scheme === 'ldap' };
+  return { url: `${scheme}://${parsed.host}`, host: hostname, startTls: scheme === 'ldap' && !kerberos };
 }
 
 /** TLS options for `host`: verified against the given CAs unless turned off by name, TLS 1.2 or later. */

@@ -161,3 +161,30 @@ export function isDnWithin(dn: Rdn[], base: Rdn[]): boolean {
   const offset = dn.length - base.length;
   return base.every((r, k) => key(r) === key(dn[offset + k]));
 }
+
+/** True when two DNs name the same object the way AD compares them: attribute types without
+ *  regard to case, values after unescaping (`\2C` = `\,`, hex-escaped UTF-8 = the character) and
+ *  without regard to case, spaces around separators ignored. A DN that does not parse equals only
+ *  its exact self. */
+export function dnEqual(a: string, b: string): boolean {
+  if (a === b) return true;
+  let x: Rdn[];
+  let y: Rdn[];
+  try {
+    x = parseDn(a);
+    y = parseDn(b);
+  } catch (e) {
+    if (e instanceof DnSyntaxError) return false;
+    throw e;
+  }
+  return x.length === y.length && isDnWithin(x, y);
+}
+
+/** The DN of the parent: everything after the first unescaped separator ('' for a one-RDN DN). */
+export function parentDn(dn: string): string {
+  for (let i = 0; i < dn.length; i++) {
+    if (dn[i] === '\\') i++;
+    else if (dn[i] === ',' || dn[i] === ';') return dn.slice(i + 1).trimStart();
+  }
+  return '';
+}

@@ -98,3 +98,8 @@ export function isOurs(o: Ownership, token: Set<string>): boolean {
   if (o.creatorSid !== undefined) return token.has(o.creatorSid);
   return o.owner !== undefined && token.has(o.owner);
 }
+
+/** True when the description is an owner marker of this tool (whoever's). */
+export function isOwnerMarker(description: string | undefined): boolean {
+  return description !== undefined && description.startsWith(MARKER_PREFIX);
+}

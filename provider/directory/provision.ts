@@ -1,10 +1,11 @@
 // The LDAP provisioning flow, on validated input: one connection to one DC, discovery once, then
 // per machine: find, create or reuse, build the package. Fewest round trips: TLS + LDAP ping,
 // bind, root DSE with domain head (together), then per machine a search, a write and a read.
-import type { ConnectionSettings, ProvisionResult } from '../backend';
+import type { AccountFacts, ConnectionSettings, IssuedFacts, ProvisionResult } from '../backend';
 import { ProvisioningError } from '../errors';
 import { buildPackage, packageToText, type JoinProvider2, type PackageFacts } from '../odj';
-import { createAccount, deleteByDn, findAccountBySamName, reuseAccount, type FoundAccount } from './accounts';
+import { createAccount, deleteByDn, filetimeToIso, findAccountBySamName, loggedOnSincePasswordSet, readLogonFacts, reuseAccount, type FoundAccount } from './accounts';
+import { whatItIs } from '../account-safety';
 import { DirectoryConnection } from './connection';
 import { completeDiscovery, pingDomainController, type Discovery } from './discovery';
 import { isDnWithin, parseDn } from './escape';
@@ -25,6 +26,8 @@ export interface AccountRequest {
   machineName: string;
   machineAccountOU?: string;
   reuseAccount: boolean;
+  /** with reuse: clear ACCOUNTDISABLE (otherwise a disabled account stays disabled) */
+  enableAccount?: boolean;
   useDefaultPassword: boolean;
   skipAccountSearch: boolean;
   /** the value for ODJ_WIN7BLOB.Options */
@@ -45,16 +48,22 @@ export async function openDomain(domain: DomainRequest, settings: ConnectionSett
     host: domain.dcName ?? domain.domain,
     // Windows: a named DC that cannot be validated → ERROR_INVALID_DOMAIN_ROLE; no DC for the domain → ERROR_NO_SUCH_DOMAIN.
     unreachableCode: domain.dcName ? 'ERROR_INVALID_DOMAIN_ROLE' : 'ERROR_NO_SUCH_DOMAIN',
-    unreachableField: domain.dcName ? 'dcName' : settings.url ? 'connection.url' : 'domain',
+    // The URL, when given, is what is contacted: its failures belong to it, not to dcName.
+    unreachableField: settings.url ? 'connection.url' : domain.dcName ? 'dcName' : 'domain',
   });
   try {
     await conn.connect();
     const ping = await pingDomainController(conn, domain);
-    await conn.bind();
+    // Reached through the domain's name, the DC is whichever answered: Kerberos names it by its own.
+    await conn.bind(conn.host.toLowerCase() === domain.domain.toLowerCase() ? ping.dnsHostName : undefined);
     const discovery = await completeDiscovery(conn, ping);
     return { conn, discovery };
   } catch (e) {
     await conn.close();
+    // Discovery names dcName for the host it judged; without a dcName that host came from the URL.
+    if (e instanceof ProvisioningError && e.field === 'dcName' && !domain.dcName && settings.url) {
+      throw new ProvisioningError(e.errno, e.detail, { field: 'connection.url', cause: e.cause });
+    }
     throw e;
   }
 }
@@ -73,17 +82,24 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
   const sam = `${req.machineName.toUpperCase()}$`;
   const password: Secret = secret(req.useDefaultPassword ? defaultMachinePassword(req.machineName) : generateMachinePassword(), 'machinePassword');
   const existing = req.skipAccountSearch ? null : await findAccountBySamName(conn, d.head.dn, sam);
+  const marker = req.ownerTag !== undefined ? { ownerMarker: ownerMarker(req.ownerTag) } : {};
+  const warnings: string[] = [];
   let account: FoundAccount;
   // created: this call (or an earlier failed call for the same owner) made the account, so a
   // failure before the package is returned removes it again.
   let created = false;
+  // true when `account` was read back after the add, so its pwdLastSet is the new password's
+  let readBackAfterAdd = false;
+  const reuse = { password, containerDn: req.machineAccountOU, enableAccount: req.enableAccount === true, ...marker };
   if (existing) {
     if (await isOwnOrphan(conn, existing, req)) {
-      account = await reuseAccount(conn, existing, { password, containerDn: req.machineAccountOU });
+      account = await reuseAccount(conn, existing, reuse);
       created = true;
     } else {
       refuseExisting(existing, req, sam);
-      account = await reuseAccount(conn, existing, { password, containerDn: req.machineAccountOU });
+      account = await reuseAccount(conn, existing, reuse);
+      // djoin's reuse resets, and so does ours; but say so when a machine was using the password.
+      if (loggedOnSincePasswordSet(existing)) warnings.push(resetAfterLogonWarning(existing));
     }
   } else {
     try {
@@ -94,6 +110,7 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
         password,
         ...(req.ownerTag !== undefined ? { ownerMarker: ownerMarker(req.ownerTag) } : {}),
       });
+      readBackAfterAdd = true;
     } catch (e) {
       // Without the search up front, the DC may object to a duplicate SPN before the duplicate
       // sAMAccountName; one search tells which it was, and whether it is our own orphan.
@@ -101,8 +118,9 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
       if (!(e instanceof ProvisioningError) || !clashCodes.includes(e.code) || !conn.client.isConnected) throw e;
       const clash = req.skipAccountSearch ? await findAccountBySamName(conn, d.head.dn, sam).catch(() => null) : null;
       if (clash && (await isOwnOrphan(conn, clash, req))) {
-        account = await reuseAccount(conn, clash, { password, containerDn: req.machineAccountOU });
+        account = await reuseAccount(conn, clash, reuse);
       } else if (clash) {
+        refuseExisting(clash, { ...req, reuseAccount: false }, sam);
         throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${clash.distinguishedName})`, { field: 'machineName' });
       } else if (e.code !== 'ERROR_DS_CONSTRAINT_VIOLATION') {
         throw new ProvisioningError('NERR_UserExists', `an object named ${sam} already exists`, { field: 'machineName' });
@@ -113,39 +131,80 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
     created = true;
   }
   try {
-    const facts: PackageFacts = {
-      domain: d.domainFacts.dnsDomainName,
-      machineName: req.machineName,
-      machinePassword: password.reveal(),
-      domainInfo: d.domainInfo,
-      dc: d.dcInfo,
-      options: req.win7Options,
-      rid: account.rid,
-      ...(req.joinProvider2 ? { joinProvider2: req.joinProvider2 } : {}),
-      ...content,
+    // When the password was set, read where it was set: the "is the package still current?" fact.
+    const issued: IssuedFacts = {
+      pwdLastSet: readBackAfterAdd && account.pwdLastSet ? account.pwdLastSet : (await readLogonFacts(conn, account.distinguishedName, d.domainFacts.dcName)).pwdLastSet,
+      dcName: d.domainFacts.dcName,
     };
-    const packageBinary = buildPackage(facts);
-    // The package stays a plain string and bytes (the Pulumi output and the CLI need them), but
-    // logging or serializing the whole result shows a redaction instead.
-    return withRedactedView({
-      account: {
-        distinguishedName: account.distinguishedName,
-        objectGuid: account.objectGuid,
-        objectSid: account.objectSid,
-        rid: account.rid,
-        samAccountName: account.samAccountName,
-      },
-      domain: d.domainFacts,
-      packageBinary,
-      packageText: packageToText(packageBinary),
-      reused: !created,
-    });
+    const result = packageFor(d, req, password.reveal(), account, content, !created);
+    result.issued = issued; // set on the object: a spread would drop its redacted view
+    if (warnings.length > 0) result.warnings = warnings;
+    return result;
   } catch (e) {
     // Never leave a half-made account: the one we just created goes again.
     if (created) await deleteByDn(conn, account.distinguishedName).catch(() => undefined);
     if (e instanceof ProvisioningError) throw e;
     throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the package could not be built (${(e as Error).name})`);
   }
+}
+
+/** The package for an account whose password is `machinePassword`; no directory access. */
+function packageFor(
+  d: Discovery,
+  req: AccountRequest,
+  machinePassword: string,
+  account: AccountFacts,
+  content: Pick<PackageFacts, 'certificates' | 'policies'>,
+  reused: boolean,
+): ProvisionResult {
+  const facts: PackageFacts = {
+    domain: d.domainFacts.dnsDomainName,
+    machineName: req.machineName,
+    machinePassword,
+    domainInfo: d.domainInfo,
+    dc: d.dcInfo,
+    options: req.win7Options,
+    rid: account.rid,
+    ...(req.joinProvider2 ? { joinProvider2: req.joinProvider2 } : {}),
+    ...content,
+  };
+  const packageBinary = buildPackage(facts);
+  // The package stays a plain string and bytes (the Pulumi output and the CLI need them), but
+  // logging or serializing the whole result shows a redaction instead.
+  return withRedactedView({
+    account: {
+      distinguishedName: account.distinguishedName,
+      objectGuid: account.objectGuid,
+      objectSid: account.objectSid,
+      rid: account.rid,
+      samAccountName: account.samAccountName,
+      enabled: account.enabled,
+    },
+    domain: d.domainFacts,
+    packageBinary,
+    packageText: packageToText(packageBinary),
+    reused,
+  });
+}
+
+/** A new package around the password an earlier package carries, for the same account: new
+ *  certificates, policies, join-provider facts or options without writing anything to the
+ *  directory. The caller has made sure that password is still the account's (the core's guard). */
+export async function rebuildOne(conn: DirectoryConnection, d: Discovery, req: AccountRequest, machinePassword: string, account: AccountFacts): Promise<ProvisionResult> {
+  const content = req.content ? await resolvePackageContent(conn, d, req.content) : {};
+  try {
+    return packageFor(d, req, machinePassword, account, content, true);
+  } catch (e) {
+    if (e instanceof ProvisioningError) throw e;
+    throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the package could not be built (${(e as Error).name})`);
+  }
+}
+
+function resetAfterLogonWarning(a: FoundAccount): string {
+  return (
+    `${a.samAccountName} had logged on since its password was last set (last logon ${filetimeToIso(a.lastLogon)}, password set ${filetimeToIso(a.pwdLastSet)}): ` +
+    'reusing it reset the password, so a machine joined with the previous one loses its trust relationship with the domain until it joins with this package'
+  );
 }
 
 /** An existing account is our own orphan when it carries the caller's marker and was created by
@@ -163,16 +222,13 @@ async function isOwnOrphan(conn: DirectoryConnection, existing: FoundAccount, re
   );
 }
 
-/** NERR_UserExists unless the caller asked for reuse of a computer account. */
+/** NERR_UserExists unless the caller asked for reuse; reuseAccount itself refuses anything but a
+ *  plain computer account (account-safety.ts), so the advice to reuse is given only for one. */
 function refuseExisting(existing: FoundAccount, req: AccountRequest, sam: string): void {
-  if (!req.reuseAccount) {
-    throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${existing.distinguishedName}); set reuseAccount to take it over`, {
-      field: 'machineName',
-    });
-  }
-  if (!existing.isComputer) {
-    throw new ProvisioningError('NERR_UserExists', `${sam} exists and is not a computer account (${existing.distinguishedName})`, { field: 'machineName' });
-  }
+  if (req.reuseAccount) return;
+  const what = whatItIs(existing);
+  const advice = what === null ? 'set reuseAccount to take it over' : `it ${what}; choose another name`;
+  throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${existing.distinguishedName}); ${advice}`, { field: 'machineName' });
 }
 
 /** Many machines of one domain over one connection; each outcome on its own. */

@@ -1,6 +1,7 @@
 // The readable model of an offline domain join package: what buildPackage() takes and what
-// parsePackage() gives back. The wire structures themselves are declared in structures.ts;
-// this file only names the facts a person (or the directory backend) deals in.
+// parsePackage() gives back. The wire structures themselves are declared in structures.ts, and
+// fact-map.ts says which member each fact is; this file only names the facts a person (or the
+// directory backend) deals in.
 
 /** DOMAIN_CONTROLLER_INFOW, as the DC answers it (netr_DsRGetDCNameInfo in Samba). */
 export interface DomainControllerInfo {

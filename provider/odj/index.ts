@@ -10,10 +10,11 @@ export { PackageFormatError } from './errors';
 export type * from './facts';
 export {
   buildPackage, parsePackage, redactPackage, provisionDataFromFacts, encodeProvisionData, decodeProvisionData,
-  REDACTED, type ParsedPackage, type PackagePartInfo, type PackageView, type RedactOptions,
+  type ParsedPackage, type PackagePartInfo, type PackageView, type RedactOptions,
 } from './package';
+export { REDACTED } from './redaction';
 export { packageToText, packageToFileForm, packageBinaryFrom, MAX_PACKAGE_TEXT_CHARS } from './text';
-export { MAX_PACKAGE_BYTES, MAX_NESTING, encodeSerialized as encodeStructure, decodeTop as decodeStructure, serialized, type Serialized } from './ndr';
+export { MAX_PACKAGE_BYTES, MAX_NESTING, encodeStructure, decodeStructure, serialized, type Serialized } from './ndr';
 export { sidFromString, sidToString, isSidString } from './sid';
 export * from './structures';
 export {

@@ -1,6 +1,7 @@
 // A small NDR 2.0 (little-endian) engine driven by type declarations, with MIDL type
 // serialization version 1 headers. Structures are declared once (structures.ts) as data; encoding
-// and decoding are both derived from the declaration here, the way PIDL or impacket's ndr.py work.
+// and decoding are both derived from the declaration here, the way PIDL or impacket's ndr.py work,
+// and so is the TypeScript type of the values (Infer<typeof X>).
 //
 // NDR order: a structure writes its scalars (primitives, referent ids of its pointers, embedded
 // structures' scalars); the referents of all those pointers follow the whole structure, each one
@@ -21,52 +22,89 @@ export const MAX_NESTING = 8;
 const FIRST_REFERENT_ID = 0x00020000;
 /** MIDL type serialization v1 common header: version 1, little-endian, header length 8, filler. */
 const COMMON_HEADER = [0x01, 0x10, 0x08, 0x00, 0xcc, 0xcc, 0xcc, 0xcc];
-export const SERIALIZATION_HEADER_BYTES = 16;
+const SERIALIZATION_HEADER_BYTES = 16;
 
 export type Obj = Record<string, unknown>;
 
 /** Ties an array to the sibling field that holds its count (wire count = field / scale). */
-export interface CountLink {
-  field: string;
+export interface CountLink<N extends string = string, D extends boolean = boolean> {
+  field: N;
   /** the field counts bytes of 2-byte units, e.g. ODJ_UNICODE_STRING.Length */
   scale?: number;
   /** true: the field is computed from the data on encode and checked on decode */
-  derived: boolean;
+  derived: D;
 }
 
 export interface PrimType { kind: 'u8' | 'u16' | 'u32'; name: string }
 export interface GuidType { kind: 'guid' }
 export interface FixedBytesType { kind: 'fixedBytes'; length: number }
-export interface PtrType { kind: 'ptr'; to: NdrType }
+export interface PtrType<T extends NdrType = NdrType> { kind: 'ptr'; to: T }
 /** [size_is(field)] T * : value is an array */
-export interface CArrayType { kind: 'carray'; elem: NdrType; size: CountLink }
+export interface CArrayType<E extends NdrType = NdrType, L extends CountLink = CountLink> { kind: 'carray'; elem: E; size: L }
 /** [size_is(field)] BYTE * : value is a Uint8Array, or the decoded object when `content` names
  *  the serialized type those bytes hold (then an unknown kind stays a Uint8Array). */
-export interface BytesType { kind: 'bytes'; size: CountLink; content?: (arg: unknown) => Serialized | null }
+export interface BytesType<L extends CountLink = CountLink, C extends Serialized = Serialized> {
+  kind: 'bytes';
+  size: L;
+  content?: (arg: unknown) => C | null;
+}
 /** [string] wchar_t * : value is a string (UTF-16 code units, terminator not included) */
 export interface WStringType { kind: 'wstring' }
 /** [size_is(..), length_is(..)] wchar_t * without terminator (UNICODE_STRING buffers) */
-export interface WCharsType { kind: 'wchars'; size: CountLink; length: CountLink }
+export interface WCharsType<S extends CountLink = CountLink, L extends CountLink = CountLink> { kind: 'wchars'; size: S; length: L }
 /** The conformant last member of a conformant structure; its count precedes the structure. */
-export interface TailArrayType { kind: 'tailArray'; elem: PrimType; size: CountLink }
+export interface TailArrayType<L extends CountLink = CountLink> { kind: 'tailArray'; elem: PrimType; size: L }
 
-export interface FieldDecl {
-  name: string;
-  type: NdrType;
+export interface FieldDecl<N extends string = string, T extends NdrType = NdrType> {
+  name: N;
+  type: T;
   /** value used on encode when the caller gives none */
   default?: (self: Obj) => unknown;
   /** what this field's type receives as `arg` (e.g. the serialized type a blob holds) */
   pass?: (self: Obj, arg: unknown) => unknown;
+  /** like NDR_SECRET in Samba's IDL: the value is a credential; views of a package redact it */
+  secret?: true;
 }
 
-export interface StructType { kind: 'struct'; name: string; fields: FieldDecl[] }
+export interface StructType<F extends FieldDecl[] = FieldDecl[]> { kind: 'struct'; name: string; fields: F }
 
 export type NdrType =
   | PrimType | GuidType | FixedBytesType | StructType | PtrType | CArrayType | BytesType
   | WStringType | WCharsType | TailArrayType;
 
 /** A type-serialized object: 16-byte header, then the body, with or without a top-level unique pointer. */
-export interface Serialized { name: string; type: StructType; topPointer: boolean }
+export interface Serialized<S extends StructType = StructType> { name: string; type: S; topPointer: boolean }
+
+// ---- the TypeScript shape of a declaration ----------------------------------------------------
+// Infer<typeof X> is the value the codec decodes X into and encodes from. Members a caller may
+// leave out on encode (those with a default, and counts derived from their array) are optional;
+// decoding always fills them in.
+
+type DerivedName<L> = L extends { field: infer N; derived: true } ? N : never;
+/** The count fields a member's array derives, looking through a pointer. */
+type DerivedBy<T> =
+  T extends PtrType<infer To> ? (NdrType extends To ? never : DerivedBy<To>)
+  : T extends WCharsType<infer S, infer L> ? DerivedName<S> | DerivedName<L>
+  : T extends CArrayType<NdrType, infer L> | BytesType<infer L> | TailArrayType<infer L> ? DerivedName<L>
+  : never;
+type OptionalName<F extends FieldDecl[]> = Extract<F[number], { default: unknown }>['name'] | DerivedBy<F[number]['type']>;
+type Flat<T> = { [K in keyof T]: T[K] };
+type InferFields<F extends FieldDecl[]> = Flat<
+  & { [D in F[number] as D['name'] extends OptionalName<F> ? never : D['name']]: Infer<D['type']> }
+  & { [D in F[number] as D['name'] extends OptionalName<F> ? D['name'] : never]?: Infer<D['type']> }
+>;
+
+export type Infer<T> =
+  T extends Serialized<infer S> ? Infer<S>
+  : T extends StructType<infer F> ? (FieldDecl[] extends F ? Obj : InferFields<F>)
+  : T extends PrimType ? number
+  : T extends GuidType | WStringType | WCharsType ? string
+  : T extends FixedBytesType ? Uint8Array
+  : T extends TailArrayType ? number[]
+  : T extends PtrType<infer To> ? (NdrType extends To ? unknown : Infer<To> | null)
+  : T extends CArrayType<infer E> ? (NdrType extends E ? unknown[] : Infer<E>[])
+  : T extends { kind: 'bytes'; content?: (arg: unknown) => infer C } ? Uint8Array | Infer<Exclude<C, null>>
+  : never;
 
 // ---- declaration helpers -------------------------------------------------------------------
 
@@ -77,21 +115,34 @@ export const u32: PrimType = { kind: 'u32', name: 'uint32' };
 export const enum32 = (name: string): PrimType => ({ kind: 'u32', name });
 export const guid: GuidType = { kind: 'guid' };
 export const fixedBytes = (length: number): FixedBytesType => ({ kind: 'fixedBytes', length });
-export const ptr = (to: NdrType): PtrType => ({ kind: 'ptr', to });
+export const ptr = <T extends NdrType>(to: T): PtrType<T> => ({ kind: 'ptr', to });
 export const wstring: WStringType = { kind: 'wstring' };
-export const struct = (name: string, fields: FieldDecl[]): StructType => ({ kind: 'struct', name, fields });
+/** `const` keeps each member's name and type literal, so Infer<> can read them. */
+export const struct = <const F extends FieldDecl[]>(name: string, fields: F): StructType<F> => ({ kind: 'struct', name, fields });
+const derivedFrom = <N extends string>(field: N): CountLink<N, true> => ({ field, derived: true });
 /** `[size_is(field)] T *p` with `field` computed from the array on encode. */
-export const sizedArrayPtr = (elem: NdrType, field: string): PtrType =>
-  ptr({ kind: 'carray', elem, size: { field, derived: true } });
+export const sizedArrayPtr = <E extends NdrType, const N extends string>(elem: E, field: N): PtrType<CArrayType<E, CountLink<N, true>>> =>
+  ptr({ kind: 'carray', elem, size: derivedFrom(field) });
 /** `[size_is(field)] BYTE *p`, optionally holding a serialized object chosen from `arg`. */
-export const sizedBytesPtr = (field: string, content?: (arg: unknown) => Serialized | null): PtrType =>
-  ptr({ kind: 'bytes', size: { field, derived: true }, content });
-export const serialized = (type: StructType, topPointer: boolean): Serialized => ({ name: type.name, type, topPointer });
+export const sizedBytesPtr = <const N extends string, C extends Serialized = never>(
+  field: N,
+  content?: (arg: unknown) => C | null,
+): PtrType<BytesType<CountLink<N, true>, NoInfer<C>>> => ptr({ kind: 'bytes', size: derivedFrom(field), content });
+/** `content` for bytes that hold whichever serialized type the enclosing member passes down (`pass`). */
+export const passedContent = <C extends Serialized>() => (arg: unknown): C | null => (arg as C | null | undefined) ?? null;
+/** `[size_is(size), length_is(length)] wchar_t *` (UNICODE_STRING): `length` derived, `size` given. */
+export const wchars = <const S extends string, const L extends string>(size: S, length: L, scale: number):
+  WCharsType<CountLink<S, false>, CountLink<L, true>> =>
+  ({ kind: 'wchars', size: { field: size, scale, derived: false }, length: { field: length, scale, derived: true } });
+/** `[size_is(field)] uint32 Tail[]` as the last member of a conformant structure. */
+export const tailArray = <const N extends string>(elem: PrimType, field: N): TailArrayType<CountLink<N, true>> =>
+  ({ kind: 'tailArray', elem, size: derivedFrom(field) });
+export const serialized = <S extends StructType>(type: S, topPointer: boolean): Serialized<S> => ({ name: type.name, type, topPointer });
 
 // ---- static facts about types ---------------------------------------------------------------
 
 const alignCache = new WeakMap<NdrType, number>();
-export function alignOf(t: NdrType): number {
+function alignOf(t: NdrType): number {
   const cached = alignCache.get(t);
   if (cached !== undefined) return cached;
   let a: number;
@@ -254,7 +305,7 @@ function prepare(t: StructType, value: unknown, arg: unknown): Obj {
     if (inner.kind === 'bytes' && self[f.name] != null && !(self[f.name] instanceof Uint8Array)) {
       const content = inner.content?.(argFor(f, self, arg)) ?? null;
       if (!content) throw encodeError(`${t.name}.${f.name}`, 'raw bytes (no structure is known for this kind)');
-      self[f.name] = encodeSerialized(content, self[f.name]);
+      self[f.name] = encodeStructure(content, self[f.name]);
     }
   }
   for (const f of t.fields) {
@@ -370,7 +421,7 @@ function writeStruct(w: Writer, t: StructType, v: unknown, arg: unknown, where: 
 }
 
 /** Encodes one type-serialized object (16-byte header, body padded to 8). */
-export function encodeSerialized(s: Serialized, value: unknown): Uint8Array {
+export function encodeStructure(s: Serialized, value: unknown): Uint8Array {
   const w = new Writer();
   w.raw(new Uint8Array(SERIALIZATION_HEADER_BYTES));
   if (s.topPointer) {
@@ -608,11 +659,11 @@ function decodeSerialized(s: Serialized, bytes: Uint8Array, base: number, depth:
 }
 
 /** Decodes one complete type-serialized object; throws PackageFormatError on anything amiss. */
-export function decodeTop(s: Serialized, bytes: Uint8Array): unknown {
+export function decodeStructure<S extends StructType>(s: Serialized<S>, bytes: Uint8Array): Infer<S> {
   if (bytes.length > MAX_PACKAGE_BYTES) {
     throw new PackageFormatError(MAX_PACKAGE_BYTES, `at most ${MAX_PACKAGE_BYTES} bytes`, `${bytes.length} bytes`);
   }
   const v = decodeBody(s, bytes, 0, 0);
   if (v === KEEP_RAW) throw new PackageFormatError(16, `a non-NULL ${s.name}`);
-  return v;
+  return v as Infer<S>; // the decoder builds exactly the shape the declaration describes
 }

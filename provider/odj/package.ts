@@ -2,97 +2,33 @@
 // parse one from any of its forms back into facts plus the full decoded tree.
 
 import { PackageFormatError } from './errors';
-import type {
-  CertificateParts, DomainControllerInfo, JoinProvider2, PackageFacts, PolicyElementList,
-} from './facts';
-import { decodeTop, encodeSerialized, normalizeGuid } from './ndr';
-import { sidFromString, sidToString } from './sid';
+import { certificateFacts, joinProvider2Facts, packageFactMembers, policyListFacts, viewOf, win7Facts, type Viewed } from './fact-map';
+import type { PackageFacts } from './facts';
+import { decodeStructure, encodeStructure } from './ndr';
 import {
   ODJ_WIN7_FORMAT, ODJ_WIN8_FORMAT, OPSPI_PACKAGE_PART_ESSENTIAL, PartTypes, S_ODJ_PROVISION_DATA,
-  type OdjBlob, type OdjProvisionData, type OdjWin7Blob, type OpCertPart, type OpJoinProv2Part,
-  type OpJoinProv3Part, type OpPackage, type OpPackagePart, type OpPolicyPart, type PartTypeName,
+  type OdjBlob, type OdjProvisionData, type OdjWin7Blob, type OpPackage, type OpPackagePart, type OpPartContent,
+  type PartContentOf, type PartTypeName,
 } from './structures';
+import { withRedactedFace } from './redaction';
 import { packageBinaryFrom } from './text';
 
 /** Where the body of the outermost object starts: semantic errors point there. */
 const BODY_OFFSET = 16;
 
 export function encodeProvisionData(tree: OdjProvisionData): Uint8Array {
-  return encodeSerialized(S_ODJ_PROVISION_DATA, tree);
+  return encodeStructure(S_ODJ_PROVISION_DATA, tree);
 }
 
 /** The binary form only; parsePackage() also accepts the text and file forms. */
 export function decodeProvisionData(bytes: Uint8Array): OdjProvisionData {
-  return decodeTop(S_ODJ_PROVISION_DATA, bytes) as OdjProvisionData;
+  return decodeStructure(S_ODJ_PROVISION_DATA, bytes);
 }
 
 // ---- build ----------------------------------------------------------------------------------
 
-function unicodeString(s: string): { Buffer: string } {
-  return { Buffer: s };
-}
-
-function win7FromFacts(f: PackageFacts): OdjWin7Blob {
-  const dc: DomainControllerInfo = f.dc;
-  return {
-    lpDomain: f.domain,
-    lpMachineName: f.machineName,
-    lpMachinePassword: f.machinePassword,
-    DnsDomainInfo: {
-      Name: unicodeString(f.domainInfo.name),
-      DnsDomainName: unicodeString(f.domainInfo.dnsDomainName),
-      DnsForestName: unicodeString(f.domainInfo.dnsForestName),
-      DomainGuid: normalizeGuid(f.domainInfo.domainGuid),
-      Sid: f.domainInfo.sid === null ? null : sidFromString(f.domainInfo.sid, 'domainInfo.sid'),
-    },
-    DcInfo: {
-      DomainControllerName: dc.name,
-      DomainControllerAddress: dc.address,
-      DomainControllerAddressType: dc.addressType,
-      DomainGuid: normalizeGuid(dc.domainGuid),
-      DomainName: dc.domainName,
-      DnsForestName: dc.forestName,
-      Flags: dc.flags,
-      DcSiteName: dc.dcSiteName,
-      ClientSiteName: dc.clientSiteName,
-    },
-    Options: f.options,
-  };
-}
-
-function part(type: string, flags: number, content: unknown): OpPackagePart {
-  return { PartType: type, ulFlags: flags, Part: { pBlob: content as OpPackagePart['Part']['pBlob'] } };
-}
-
-const orNull = <T>(list: T[]): T[] | null => (list.length ? list : null);
-
-function certPart(c: CertificateParts): OpCertPart {
-  return {
-    pPfxStores: orNull(c.pfxStores.map((s) => ({
-      pTemplateName: s.templateName,
-      ulPrivateKeyExportPolicy: s.privateKeyExportPolicy,
-      pPolicyServerUrl: s.policyServerUrl,
-      ulPolicyServerUrlFlags: s.policyServerUrlFlags,
-      pPolicyServerId: s.policyServerId,
-      pPfx: s.pfx,
-    }))),
-    pSstStores: orNull(c.sstStores.map((s) => ({ StoreLocation: s.storeLocation, pStoreName: s.storeName, pSst: s.sst }))),
-  };
-}
-
-function policyPart(lists: PolicyElementList[]): OpPolicyPart {
-  return {
-    pElementLists: orNull(lists.map((l) => ({
-      pSource: l.source,
-      ulRootKeyId: l.rootKeyId,
-      pElements: orNull(l.elements.map((e) => ({
-        pKeyPath: e.keyPath,
-        pValueName: e.valueName,
-        ulValueType: e.valueType,
-        pValueData: e.data,
-      }))),
-    }))),
-  };
+function part(type: string, flags: number, content: OpPartContent): OpPackagePart {
+  return { PartType: type, ulFlags: flags, Part: { pBlob: content } };
 }
 
 /** The decoded tree buildPackage() encodes: exposed so callers and tests can inspect or adjust it. */
@@ -101,24 +37,18 @@ export function provisionDataFromFacts(facts: PackageFacts): OdjProvisionData {
     || facts.domainInfo === null || facts.dc === null) {
     throw new PackageFormatError(-1, 'package facts with domainInfo and dc objects');
   }
-  const win7 = win7FromFacts(facts);
+  const win7 = win7Facts.write(facts);
   const sidText = facts.domainInfo.sid === null ? null : `${facts.domainInfo.sid}-${facts.rid}`;
   // Samba's order: the JOIN_PROVIDER part (essential), then JOIN_PROVIDER3. The optional parts are
   // placed in the order their GUIDs are documented; no producer on hand shows Windows' order.
   const parts: OpPackagePart[] = [part(PartTypes.JOIN_PROVIDER, OPSPI_PACKAGE_PART_ESSENTIAL, win7)];
-  if (facts.joinProvider2) {
-    const jp2: OpJoinProv2Part = {
-      dwFlags: facts.joinProvider2.flags,
-      lpNetbiosName: facts.joinProvider2.netbiosName,
-      lpSiteName: facts.joinProvider2.siteName,
-      lpPrimaryDNSDomain: facts.joinProvider2.primaryDnsDomain,
-    };
-    parts.push(part(PartTypes.JOIN_PROVIDER2, 0, jp2));
+  if (facts.joinProvider2) parts.push(part(PartTypes.JOIN_PROVIDER2, 0, joinProvider2Facts.write(facts.joinProvider2)));
+  parts.push(part(PartTypes.JOIN_PROVIDER3, 0, { Rid: facts.rid, lpSid: sidText }));
+  if (facts.certificates) parts.push(part(PartTypes.CERT_PROVIDER, 0, certificateFacts.write(facts.certificates)));
+  if (facts.policies) {
+    const lists = facts.policies.map((l) => policyListFacts.write(l));
+    parts.push(part(PartTypes.POLICY_PROVIDER, 0, { pElementLists: lists.length ? lists : null }));
   }
-  const jp3: OpJoinProv3Part = { Rid: facts.rid, lpSid: sidText };
-  parts.push(part(PartTypes.JOIN_PROVIDER3, 0, jp3));
-  if (facts.certificates) parts.push(part(PartTypes.CERT_PROVIDER, 0, certPart(facts.certificates)));
-  if (facts.policies) parts.push(part(PartTypes.POLICY_PROVIDER, 0, policyPart(facts.policies)));
   const pkg: OpPackage = { WrappedPartCollection: { pBlob: { pParts: parts } } };
   return {
     pBlobs: [
@@ -174,94 +104,32 @@ function packageParts(tree: OdjProvisionData): OpPackagePart[] {
   return [];
 }
 
-function content<T>(parts: OpPackagePart[], type: string): T | undefined {
-  const p = parts.find((x) => x.PartType === type);
-  return p && isObject(p.Part.pBlob) ? (p.Part.pBlob as T) : undefined;
+/** The decoded content of the first part of this type; undefined when absent (or kept as bytes). */
+function content<K extends PartTypeName>(parts: OpPackagePart[], name: K): PartContentOf<K> | undefined {
+  const p = parts.find((x) => x.PartType === PartTypes[name]);
+  // The decoder chose the structure by this part type (structures.ts), so the content has its shape.
+  return p && isObject(p.Part.pBlob) ? (p.Part.pBlob as PartContentOf<K>) : undefined;
 }
 
 function win7Of(blobs: OdjBlob[], parts: OpPackagePart[]): OdjWin7Blob {
   const blob = blobs.find((b) => b.ulODJFormat === ODJ_WIN7_FORMAT && isObject(b.pBlob));
-  const win7 = (blob?.pBlob as OdjWin7Blob | undefined) ?? content<OdjWin7Blob>(parts, PartTypes.JOIN_PROVIDER);
+  const win7 = (blob?.pBlob as OdjWin7Blob | undefined) ?? content(parts, 'JOIN_PROVIDER');
   if (!win7) throw new PackageFormatError(BODY_OFFSET, 'an ODJ_WIN7BLOB (a format 1 blob or a JOIN_PROVIDER part)');
   return win7;
 }
 
 function factsOf(tree: OdjProvisionData): { facts: PackageFacts; accountSid: string | null } {
   const parts = packageParts(tree);
-  const w = win7Of(tree.pBlobs ?? [], parts);
-  const d = w.DnsDomainInfo;
-  const c = w.DcInfo;
-  const jp3 = content<OpJoinProv3Part>(parts, PartTypes.JOIN_PROVIDER3);
-  const facts: PackageFacts = {
-    domain: w.lpDomain ?? '',
-    machineName: w.lpMachineName ?? '',
-    machinePassword: w.lpMachinePassword ?? '',
-    domainInfo: {
-      name: d.Name.Buffer ?? '',
-      dnsDomainName: d.DnsDomainName.Buffer ?? '',
-      dnsForestName: d.DnsForestName.Buffer ?? '',
-      domainGuid: d.DomainGuid,
-      sid: d.Sid ? sidToString(d.Sid) : null,
-    },
-    dc: {
-      name: c.DomainControllerName ?? '',
-      address: c.DomainControllerAddress ?? '',
-      addressType: c.DomainControllerAddressType,
-      domainGuid: c.DomainGuid,
-      domainName: c.DomainName ?? '',
-      forestName: c.DnsForestName ?? '',
-      flags: c.Flags,
-      dcSiteName: c.DcSiteName,
-      clientSiteName: c.ClientSiteName,
-    },
-    options: w.Options,
-    rid: jp3?.Rid ?? 0,
-  };
-  const jp2 = content<OpJoinProv2Part>(parts, PartTypes.JOIN_PROVIDER2);
-  if (jp2) {
-    const v: JoinProvider2 = {
-      flags: jp2.dwFlags,
-      netbiosName: jp2.lpNetbiosName,
-      siteName: jp2.lpSiteName,
-      primaryDnsDomain: jp2.lpPrimaryDNSDomain,
-    };
-    facts.joinProvider2 = v;
-  }
-  const cert = content<OpCertPart>(parts, PartTypes.CERT_PROVIDER);
-  if (cert) {
-    facts.certificates = {
-      pfxStores: (cert.pPfxStores ?? []).map((s) => ({
-        templateName: s.pTemplateName,
-        privateKeyExportPolicy: s.ulPrivateKeyExportPolicy,
-        policyServerUrl: s.pPolicyServerUrl,
-        policyServerUrlFlags: s.ulPolicyServerUrlFlags,
-        policyServerId: s.pPolicyServerId,
-        pfx: s.pPfx ?? new Uint8Array(0),
-      })),
-      sstStores: (cert.pSstStores ?? []).map((s) => ({
-        storeLocation: s.StoreLocation,
-        storeName: s.pStoreName,
-        sst: s.pSst ?? new Uint8Array(0),
-      })),
-    };
-  }
-  const policy = content<OpPolicyPart>(parts, PartTypes.POLICY_PROVIDER);
-  if (policy) {
-    facts.policies = (policy.pElementLists ?? []).map((l) => ({
-      source: l.pSource,
-      rootKeyId: l.ulRootKeyId,
-      elements: (l.pElements ?? []).map((e) => ({
-        keyPath: e.pKeyPath ?? '',
-        valueName: e.pValueName,
-        valueType: e.ulValueType,
-        data: e.pValueData ?? new Uint8Array(0),
-      })),
-    }));
-  }
+  const jp3 = content(parts, 'JOIN_PROVIDER3');
+  const facts: PackageFacts = { ...win7Facts.read(win7Of(tree.pBlobs ?? [], parts)), rid: jp3?.Rid ?? 0 };
+  const jp2 = content(parts, 'JOIN_PROVIDER2');
+  if (jp2) facts.joinProvider2 = joinProvider2Facts.read(jp2);
+  const cert = content(parts, 'CERT_PROVIDER');
+  if (cert) facts.certificates = certificateFacts.read(cert);
+  const policy = content(parts, 'POLICY_PROVIDER');
+  if (policy) facts.policies = (policy.pElementLists ?? []).map((l) => policyListFacts.read(l));
   return { facts, accountSid: jp3?.lpSid ?? null };
 }
-
-const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
 
 /**
  * Reads a package in binary, text (base64) or file form (UTF-16LE, with or without BOM and NUL).
@@ -278,68 +146,29 @@ export function parsePackage(input: Uint8Array | string): ParsedPackage {
     tree,
   };
   // A package holds a password: printing or serializing the object gives the redacted view.
-  Object.defineProperty(parsed, 'toJSON', { value: () => redactPackage(parsed), enumerable: false });
-  Object.defineProperty(parsed, inspectSymbol, { value: () => redactPackage(parsed), enumerable: false });
-  return parsed;
+  return withRedactedFace(parsed, () => redactPackage(parsed));
 }
 
 // ---- redacted view --------------------------------------------------------------------------
 
-export const REDACTED = '<redacted>';
-
 export interface RedactOptions {
-  /** Show the machine password and PFX bytes. Only when a person asked for them explicitly. */
+  /** Show the secret members (machine password, PFX bytes). Only when a person asked for them explicitly. */
   showSecrets?: boolean;
 }
 
 /** JSON-friendly view of a package: bytes as base64, secrets replaced unless asked for. */
-export interface PackageView {
-  domain: string;
-  machineName: string;
-  machinePassword: string;
+export interface PackageView extends Viewed<PackageFacts> {
   accountSid: string | null;
-  rid: number;
-  options: number;
-  domainInfo: PackageFacts['domainInfo'];
-  dc: DomainControllerInfo;
   blobFormats: number[];
   parts: PackagePartInfo[];
-  joinProvider2?: JoinProvider2;
-  certificates?: {
-    pfxStores: (Omit<CertificateParts['pfxStores'][number], 'pfx'> & { pfx: string })[];
-    sstStores: (Omit<CertificateParts['sstStores'][number], 'sst'> & { sst: string })[];
-  };
-  policies?: (Omit<PolicyElementList, 'elements'> & {
-    elements: (Omit<PolicyElementList['elements'][number], 'data'> & { data: string })[];
-  })[];
 }
 
-const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
-
+/** The view of a package; which facts are secret comes from the `secret` marks in structures.ts. */
 export function redactPackage(parsed: ParsedPackage, options: RedactOptions = {}): PackageView {
-  const show = options.showSecrets === true;
-  const f = parsed.facts;
-  const view: PackageView = {
-    domain: f.domain,
-    machineName: f.machineName,
-    machinePassword: show ? f.machinePassword : REDACTED,
-    accountSid: parsed.accountSid,
-    rid: f.rid,
-    options: f.options,
-    domainInfo: { ...f.domainInfo },
-    dc: { ...f.dc },
-    blobFormats: [...parsed.blobFormats],
-    parts: parsed.parts.map((p) => ({ ...p })),
+  const { domain, machineName, machinePassword, rid, options: bits, domainInfo, dc, ...optional } =
+    viewOf(packageFactMembers, parsed.facts, options.showSecrets === true);
+  return {
+    domain, machineName, machinePassword, accountSid: parsed.accountSid, rid, options: bits, domainInfo, dc,
+    blobFormats: [...parsed.blobFormats], parts: parsed.parts.map((p) => ({ ...p })), ...optional,
   };
-  if (f.joinProvider2) view.joinProvider2 = { ...f.joinProvider2 };
-  if (f.certificates) {
-    view.certificates = {
-      pfxStores: f.certificates.pfxStores.map((s) => ({ ...s, pfx: show ? b64(s.pfx) : `${REDACTED} (${s.pfx.length} bytes)` })),
-      sstStores: f.certificates.sstStores.map((s) => ({ ...s, sst: b64(s.sst) })),
-    };
-  }
-  if (f.policies) {
-    view.policies = f.policies.map((l) => ({ ...l, elements: l.elements.map((e) => ({ ...e, data: b64(e.data) })) }));
-  }
-  return view;
 }
