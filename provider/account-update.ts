@@ -52,7 +52,7 @@ export async function updateAccount(
   const hasPackage = previous.packageText !== '';
   const plan = planSteps(req.changed, req.useDefaultPasswordChanged === true, hasPackage);
   let found: string | undefined;
-  const live = await inspectAccount(previous.objectGuid, connection, where && { ...where, onDc: (dc) => (found = dc) });
+  const live = await inspectAccount(previous.objectGuid, connection, 'read', where && { ...where, onDc: (dc) => (found = dc) });
   // Pinned to that DC (as dcName, when neither a URL nor a DC name says where to go).
   const pinned = !connection.url && !wanted0.dcName && found ? found : undefined;
   const params: ProvisioningParams = pinned ? { ...wanted0, dcName: pinned } : wanted0;
@@ -101,7 +101,7 @@ export async function updateAccount(
   }
   // Read back: whether the account is enabled now (re-enabling is the caller's explicit choice),
   // and, for a backend that cannot tell when it set the password (the native one), pwdLastSet.
-  const after = await inspectAccount(live.objectGuid, connection, at);
+  const after = await inspectAccount(live.objectGuid, connection, 'read', at);
   const issued = result.issued ?? (after ? issuedFactsFrom(after.logon) : undefined);
   const account2 = result.account.objectGuid ? result.account : { ...result.account, objectGuid: live.objectGuid, distinguishedName: after?.distinguishedName ?? account.distinguishedName };
   return { steps: [...steps, 'reset'], account: account2, result, issued, status: { packageCurrent: issued !== undefined, joined: false, enabled: after?.logon.enabled ?? status.enabled } };

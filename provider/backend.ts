@@ -57,6 +57,9 @@ export interface ProvisioningParams {
    *  a hash of it on the new account, and a later create with the same tag adopts an account that
    *  an interrupted create left behind instead of failing with NERR_UserExists. Not secret. */
   ownerTag?: string;
+  /** With reuseAccount: clear ACCOUNTDISABLE on a disabled account. Without it a disabled account
+   *  is reused but stays disabled (someone disabled it on purpose), and the result says so. */
+  enableAccount?: boolean;
 }
 
 /** One OP_CERT_PFX_STORE: a certificate (with its key) the caller obtained from a CA. */
@@ -80,6 +83,8 @@ export interface AccountFacts {
   objectSid: string;
   rid: number;
   samAccountName: string;
+  /** false when userAccountControl has ACCOUNTDISABLE; absent when the backend could not tell */
+  enabled?: boolean;
 }
 
 /** The DC and domain the package was made against. */

@@ -30,6 +30,7 @@ export const WindowsCodes = {
   ERROR_DS_BUSY: 8206,
   ERROR_DS_UNAVAILABLE: 8207,
   ERROR_DS_OBJ_CLASS_VIOLATION: 8212,
+  ERROR_DS_CANT_ON_NON_LEAF: 8213,
   ERROR_DS_STRONG_AUTH_REQUIRED: 8232,
   ERROR_DS_CONSTRAINT_VIOLATION: 8239,
   ERROR_DS_NO_SUCH_OBJECT: 8240,
@@ -44,6 +45,9 @@ export const WindowsCodes = {
   ERROR_NONE_MAPPED: 1332,
   ERROR_PASSWORD_MUST_CHANGE: 1907,
   ERROR_ACCOUNT_LOCKED_OUT: 1909,
+  ERROR_NO_SUCH_USER: 1317,
+  // The safety rule (account-safety.ts): the object is not a workstation trust (computer) account.
+  ERROR_NO_TRUST_SAM_ACCOUNT: 1787,
   NERR_DCNotFound: 2453,
   // TLS verification failures, named as Schannel reports them on Windows.
   SEC_E_WRONG_PRINCIPAL: 0x80090322,
@@ -83,6 +87,8 @@ export class ProvisioningError extends Error {
   readonly code: string;
   readonly errno: number;
   readonly field?: string;
+  /** the message without the code and field prefix, for an error that adds to another's */
+  readonly detail: string;
 
   constructor(code: WindowsCodeName | number, message: string, options: ProvisioningErrorOptions = {}) {
     const errno = typeof code === 'number' ? code : WindowsCodes[code];
@@ -91,5 +97,6 @@ export class ProvisioningError extends Error {
     this.code = name;
     this.errno = errno;
     this.field = options.field;
+    this.detail = message;
   }
 }

@@ -16,5 +16,7 @@ export type { PackageInputs, PackageOutputs } from './resource-state';
 export { configKeys, envKeys } from './resource-state';
 export * from './backend';
 export * from './errors';
+// The one rule on what may be touched, for callers that want to check an object themselves.
+export { whatItIs, UacBits, DELETABLE_CHILD_CLASSES, type ObjectKind } from './account-safety';
 export * from './odj';
 export { summarizeSst, describeSst, describePolicyValue, type CertificateSummary, type SstSummary } from './content-view';

@@ -29,6 +29,15 @@ export const Limits = {
   listEntryChars: 1024,
   /** one Registry.pol file read for a package */
   policyFileBytes: 4 * 1024 * 1024,
+  /** a package file or stream the CLI reads (inspect, unattend): real packages are a few KiB, with
+   *  certificates and policies some hundred KiB; 8 MiB keeps a wrong file (or /dev/zero) cheap */
+  packageFileBytes: 8 * 1024 * 1024,
+  /** a --batch file: 10,000 lines with long OU DNs */
+  batchFileBytes: 4 * 1024 * 1024,
+  /** a --password-file (only its first line is used) */
+  passwordFileBytes: 64 * 1024,
+  /** one PFX file (as odj/pfx.ts MAX_PFX_BYTES) */
+  pfxFileBytes: 1024 * 1024,
   /** per call to provisionMany / the CLI's batch */
   batchSize: 10_000,
   /** concurrent LDAP connections this process opens to one DC (further callers wait their turn) */

@@ -1,15 +1,16 @@
 // Our NetCreateProvisioningPackage: the parameters validated once, the option bits named both ways,
 // and the backend that does the work (the LDAP backend; the native one comes with its own issue).
 import type { AccountFacts, AccountLocation, ConnectionSettings, IssuedFacts, JoinBackend, LogonFacts, ProvisioningOptions, ProvisioningParams, ProvisionResult } from './backend';
-import { withDirectory } from './directory/connection';
+import { withDirectory, type DirectoryConnection } from './directory/connection';
 import { guidToBytes, readRootDse } from './directory/discovery';
-import { deleteAccountByGuid, findAccountByGuid, findAccountBySamName, moveIntoContainer, readLogonFacts } from './directory/accounts';
+import { accountFacts, checkedAccount, deleteAccountByGuid, findAccountByGuid, findAccountBySamName, findObjectByDn, moveIntoContainer, readLogonFacts } from './directory/accounts';
 import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './directory/escape';
 import { Limits } from './limits';
 import { openDomain, provisionAccounts, rebuildOne, type AccountRequest, type DomainRequest } from './directory/provision';
 import { PackageFormatError, parsePackage } from './odj';
 import { ProvisioningError } from './errors';
 import { notProofOfAbsence, withAccountDc } from './account-dc';
+import type { GuardedAction } from './account-safety';
 import { issuedFactsFrom } from './account-lifecycle';
 import { validateContentParams } from './content-params';
 import { optionBits, ProvisionOptionBits } from './options';
@@ -42,6 +43,8 @@ function isDnsName(name: string): boolean {
  *  digits. Stricter than NetBIOS alone on purpose: the name becomes a DNS host name and SPNs too. */
 export function checkMachineName(name: unknown, field = 'machineName'): string {
   if (typeof name !== 'string' || name.length === 0) throw invalid(field, 'is required');
+  // NAME$ is the account's sAMAccountName; the computer name is NAME.
+  if (/^[A-Za-z0-9-]{1,15}\$$/.test(name)) throw invalid(field, `is the computer's name without the $ of its account name: ${name.slice(0, -1)}, not ${name}`);
   if (name.length > Limits.machineNameChars) throw invalid(field, `must be at most ${Limits.machineNameChars} characters (a NetBIOS computer name)`);
   if (!DNS_LABEL.test(name)) throw invalid(field, 'may hold only ASCII letters, digits and inner hyphens');
   if (/^[0-9]+$/.test(name)) throw invalid(field, 'must not be all digits');
@@ -127,6 +130,8 @@ export function validateParams(params: ProvisioningParams): ValidatedParams {
   const ouGiven = params.machineAccountOU !== undefined && params.machineAccountOU !== null && params.machineAccountOU !== '';
   const machineAccountOU = ouGiven ? checkOu(params.machineAccountOU, domain, options.downlevelPrivSupport) : undefined;
   const ownerTag = checkOwnerTag(params.ownerTag);
+  if (params.enableAccount !== undefined && params.enableAccount !== null && typeof params.enableAccount !== 'boolean') throw invalid('enableAccount', 'must be true or false');
+  const enableAccount = params.enableAccount === true;
   // Certificates and policies: checked here, fetched after discovery (directory/package-content.ts).
   const content = validateContentParams(params, options);
   let joinProvider2: JoinProvider2 | undefined;
@@ -155,6 +160,7 @@ export function validateParams(params: ProvisioningParams): ValidatedParams {
       machineName,
       machineAccountOU,
       reuseAccount: !!options.reuseAccount,
+      enableAccount,
       useDefaultPassword: !!options.useDefaultPassword,
       skipAccountSearch: !!options.skipAccountSearch,
       win7Options: win7Options(options),
@@ -200,36 +206,37 @@ export async function provision(params: ProvisioningParams, connection: Connecti
   return outcome.result;
 }
 
-/** Where the name-based helpers of the native backend connect without a URL: the host it names
- *  (its domain, or a DC), as before the locator. */
 function targetOf(connection: ConnectionSettings, host?: string): { host: string; unreachableCode: 'ERROR_DS_SERVER_DOWN'; unreachableField: string } {
   if (!connection.url && !host) throw invalid('connection.url', 'is required to find an account by GUID');
   return { host: host ?? '', unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: connection.url ? 'connection.url' : 'domain' };
 }
 
-const factsOf = (f: AccountFacts): AccountFacts => ({ distinguishedName: f.distinguishedName, objectGuid: f.objectGuid, objectSid: f.objectSid, rid: f.rid, samAccountName: f.samAccountName });
-
-/** The account with that sAMAccountName anywhere in the domain, or null (for the native backend,
- *  which cannot see DNs and GUIDs). */
+/** The computer account with that sAMAccountName anywhere in the domain, or null (for the native
+ *  backend, which cannot see DNs and GUIDs). Anything but a plain computer account is refused
+ *  (account-safety.ts). */
 export async function findAccountByName(samAccountName: string, connection: ConnectionSettings, domain: string): Promise<AccountFacts | null> {
   // 256: AD's rangeUpper for sAMAccountName; the value is escaped into the filter, never syntax.
   if (typeof samAccountName !== 'string' || samAccountName.length === 0 || samAccountName.length > 256) throw invalid('samAccountName', 'must be 1 to 256 characters');
   return withDirectory(connection, targetOf(connection, domain), async (conn) => {
     const root = await readRootDse(conn);
     const found = await findAccountBySamName(conn, root.defaultNamingContext, samAccountName);
-    return found ? factsOf(found) : null;
+    return found ? accountFacts(checkedAccount(found, 'read', 'machineName')) : null;
   });
 }
 
-/** The account with that objectGUID, or null. With `where`, its home DC is asked first, and a
- *  "no such object" from another DC is an error, not null (account-dc.ts). */
+/** The computer account with that objectGUID, or null. Anything else with that GUID (a user, a
+ *  group, an OU, a DC, a trust account) is refused, ERROR_NO_TRUST_SAM_ACCOUNT naming what it is.
+ *  With `where`, its home DC is asked first, and a "no such object" from another DC is an error,
+ *  not null (account-dc.ts). */
 export async function readAccount(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation): Promise<AccountFacts | null> {
   guidToBytes(objectGuid); // refuse a malformed GUID before connecting
   return withAccountDc(connection, where, async (at) => {
     const found = await findAccountByGuid(at.conn, at.base, objectGuid);
     if (!found && !at.authoritative) throw notProofOfAbsence(objectGuid, at, where?.homeDc, 'dropped from the state or deleted');
-    if (found) where?.onDc?.(at.dc);
-    return found ? factsOf(found) : null;
+    if (!found) return null;
+    const facts = accountFacts(checkedAccount(found, 'read', 'objectGuid'));
+    where?.onDc?.(at.dc);
+    return facts;
   });
 }
 
@@ -241,24 +248,26 @@ export interface LiveAccount extends AccountFacts {
 }
 
 /** The account with that objectGUID and its logon facts, or null. Searches only: nothing written.
- *  With `where`, its home DC is asked first, and a "no such object" from another DC is an error,
- *  not null (account-dc.ts). */
-export async function inspectAccount(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation): Promise<LiveAccount | null> {
+ *  `purpose` is what the caller means to do with it, named when the object is refused. With
+ *  `where`, its home DC is asked first, and a "no such object" from another DC is an error, not
+ *  null (account-dc.ts). */
+export async function inspectAccount(objectGuid: string, connection: ConnectionSettings, purpose: GuardedAction = 'read', where?: AccountLocation): Promise<LiveAccount | null> {
   guidToBytes(objectGuid);
   return withAccountDc(connection, where, async (at) => {
     const found = await findAccountByGuid(at.conn, at.base, objectGuid);
     if (!found && !at.authoritative) throw notProofOfAbsence(objectGuid, at, where?.homeDc, 'dropped from the state or deleted');
     if (!found) return null;
-    where?.onDc?.(at.dc);
     const logon = await readLogonFacts(at.conn, found.distinguishedName, at.dc);
-    return { ...factsOf(found), ...(found.description !== undefined ? { description: found.description } : {}), logon };
+    const live = { ...accountFacts(checkedAccount(found, purpose, 'objectGuid')), ...(found.description !== undefined ? { description: found.description } : {}), logon };
+    where?.onDc?.(at.dc);
+    return live;
   });
 }
 
 /** The issue facts of an account's current password, read now: for a package a backend made
  *  without them (the native one). Logons already there count as the producer's own. */
 export async function readIssuedFacts(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation): Promise<IssuedFacts | null> {
-  const live = await inspectAccount(objectGuid, connection, where);
+  const live = await inspectAccount(objectGuid, connection, 'read', where);
   return live ? issuedFactsFrom(live.logon) : null;
 }
 
@@ -291,7 +300,9 @@ export async function rebuildPackage(params: ProvisioningParams, previousPackage
   }
 }
 
-/** Delete the account with that objectGUID; already gone (on its home DC) is done. */
+/** Delete the computer account with that objectGUID and the children computers carry (no tree
+ *  delete); anything else is refused before any write; already gone (on its home DC, with
+ *  `where`: account-dc.ts) is done. */
 export async function deleteAccount(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation): Promise<void> {
   guidToBytes(objectGuid); // refuse a malformed GUID before connecting
   await withAccountDc(connection, where, async (at) => {
@@ -319,14 +330,15 @@ export class LdapBackend implements JoinBackend {
  *  leaves a reused one where it is). The OU is checked as validateParams checks it. */
 export async function moveAccountInto(account: AccountFacts, containerDn: string, connection: ConnectionSettings, domain: string, where?: AccountLocation): Promise<AccountFacts> {
   const ou = checkOu(containerDn, domain.trim().replace(/\.$/, ''));
+  const move = async (conn: DirectoryConnection, base: string): Promise<AccountFacts> => {
+    // What the directory says now, not what the caller was told: only a computer account moves.
+    const found = account.objectGuid ? await findAccountByGuid(conn, base, account.objectGuid) : await findObjectByDn(conn, account.distinguishedName, 'machineAccountOU');
+    if (!found) throw new ProvisioningError('NERR_UserNotFound', `${account.distinguishedName || account.samAccountName} does not exist`, { field: 'machineName' });
+    return { ...account, distinguishedName: await moveIntoContainer(conn, found, ou) };
+  };
   // With `where` (the resource's update), the DC that holds the account first (account-dc.ts).
-  if (where) {
-    return withAccountDc(connection, where, async (at) => ({ ...account, distinguishedName: await moveIntoContainer(at.conn, account.distinguishedName, ou) }));
-  }
-  return withDirectory(connection, targetOf(connection, domain), async (conn) => ({
-    ...account,
-    distinguishedName: await moveIntoContainer(conn, account.distinguishedName, ou),
-  }));
+  if (where) return withAccountDc(connection, where, (at) => move(at.conn, at.base));
+  return withDirectory(connection, targetOf(connection, domain), async (conn) => move(conn, (await readRootDse(conn)).defaultNamingContext));
 }
 
 /** The LDAP lookups (and the move) the native backend asks for (netapi/backend.ts AccountDirectory). */

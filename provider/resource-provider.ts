@@ -9,6 +9,7 @@ import { updateAccount } from './account-update';
 import { dnEqual, parentDn } from './directory/escape';
 import { isOwnerMarker, ownerMarker } from './directory/ownership';
 import { ProvisioningError } from './errors';
+import { hasUrlCredentials, urlCredentialsRule } from './credential-text';
 import { inspectAccount, LdapBackend, validateParams } from './provisioning';
 import {
   changedFields,
@@ -98,7 +99,9 @@ function shapeFailures(news: Record<string, unknown>): CheckFailure[] {
   const t = news.timeoutMs;
   if (known(t) && !(typeof t === 'number' && Number.isInteger(t) && t > 0)) fail('timeoutMs', 'timeoutMs must be a positive integer');
   const url = news.url;
-  if (typeof url === 'string' && url !== unknownValue && !/^ldaps?:\/\/[^/\s]+\/?$/i.test(url)) {
+  if (typeof url === 'string' && url !== unknownValue && hasUrlCredentials(url)) {
+    fail('url', urlCredentialsRule('url'));
+  } else if (typeof url === 'string' && url !== unknownValue && !/^ldaps?:\/\/[^/\s]+\/?$/i.test(url)) {
     fail('url', 'url must be ldaps://host[:port] or ldap://host[:port]');
   }
   const o = news.options;
@@ -294,7 +297,7 @@ function withConnectionOf(olds: PackageOutputs, news: PackageInputs): PackageOut
 export async function read(id: string, props: Partial<PackageOutputs>): Promise<ReadResult> {
   const guid = props.objectGuid ?? id;
   let answered: string | undefined;
-  const live = await inspectAccount(guid, connectionForState(props), accountLocation(props, (dc) => (answered = dc)));
+  const live = await inspectAccount(guid, connectionForState(props), 'read', accountLocation(props, (dc) => (answered = dc)));
   if (!live) return { id: '', props: {} };
   const importing = props.objectGuid === undefined;
   const { logon, description, ...facts } = live;
@@ -331,7 +334,7 @@ export async function del(id: string, props: Partial<PackageOutputs>): Promise<v
   const guid = props.objectGuid ?? id;
   const connection = connectionForState(props);
   const where = accountLocation(props);
-  const live = await inspectAccount(guid, connection, where);
+  const live = await inspectAccount(guid, connection, 'delete', where);
   if (!live) return;
   const ours = [props.ownerMarker, instanceMarker(props), props.ownerTag ? ownerMarker(props.ownerTag) : undefined].filter((m): m is string => !!m);
   if (isOwnerMarker(live.description) && !ours.includes(live.description!)) {

@@ -2,10 +2,12 @@
 // Output wrappers), and the pure rules over them: which fields replace, which update, which only
 // say how to reach the directory; where connection settings come from. No I/O except reading a CA
 // file named by config or environment.
-import { readFileSync } from 'node:fs';
 import type { AccountFacts, ConnectionSettings, DomainFacts, IssuedFacts, ProvisioningParams } from './backend';
+import { moveFields, rebuildFields, resetFields } from './account-lifecycle';
 import { dnEqual } from './directory/escape';
 import { connectionEnvKeys, isTrueFlag, splitServerList } from './connection-env';
+import { readFileBounded } from './bounded-read';
+import { Limits } from './limits';
 
 /** The resolved inputs, as the engine hands them to the provider: the provisioning parameters and
  *  the connection settings flattened into one object (declared once, in backend.ts), plus the
@@ -56,22 +58,9 @@ export interface PackageOutputs extends PackageInputs, AccountFacts {
 
 /** A changed value here means another computer account: replace. */
 export const replaceFields = ['domain', 'machineName'] as const;
-/** A changed value here means the same account, moved or re-issued: update in place. */
-export const updateFields = [
-  'machineAccountOU',
-  'dcName',
-  'options',
-  'certTemplateNames',
-  'certificates',
-  'machinePolicyNames',
-  'machinePolicyPaths',
-  // Where the GPOs' files are read: another copy may hold other values, so the package is re-issued.
-  'sysvolRoot',
-  'netbiosName',
-  'siteName',
-  'primaryDnsDomain',
-  'rotationTriggers',
-] as const;
+/** A changed value here means the same account, moved, rebuilt or reset: update in place
+ *  (account-lifecycle.ts says which field does what). */
+export const updateFields = [...moveFields, ...rebuildFields, ...resetFields] as const;
 /** How to reach the directory; a change here touches neither the account nor the package. */
 export const connectionFields = ['url', 'startTls', 'bindUser', 'bindPassword', 'caCerts', 'insecureSkipTlsVerify', 'timeoutMs', 'auth', 'keytab', 'dnsServers'] as const;
 
@@ -235,7 +224,8 @@ function asServerList(v: unknown): string[] | undefined {
 }
 
 function caFile(path: string | undefined): string[] | undefined {
-  return path ? [readFileSync(path, 'utf8')] : undefined;
+  // Bounded (bounded-read.ts): a wrong path such as /dev/zero fails at once.
+  return path ? [readFileBounded(path, Limits.caCertTotalBytes).toString('utf8')] : undefined;
 }
 
 function defined(c: Record<string, unknown>): Partial<ConnectionSettings> {

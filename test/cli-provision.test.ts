@@ -436,12 +436,12 @@ describe('odj delete', () => {
     expect(ok.stdout).toContain('not found');
   });
 
-  it("refuses a domain controller's account (ERROR_ACCESS_DENIED) and leaves it", async () => {
+  it("refuses a domain controller's account (ERROR_NO_TRUST_SAM_ACCOUNT, the one safety rule) and leaves it", async () => {
     const { args, env } = dcArgs();
     const dcName = testDc().dcHost.split('.')[0].toUpperCase();
     const r = await odj(['delete', ...args, '--machine', dcName], { env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^odj: ERROR_ACCESS_DENIED \(5\): .*domain controller's account; not deleted/);
+    expect(r.stderr).toMatch(/^odj: ERROR_NO_TRUST_SAM_ACCOUNT \(1787\): .* is a domain controller; refusing to delete it/);
     expect(await accountBySam(`${dcName}$`)).not.toBeNull();
   });
 });

@@ -92,7 +92,8 @@ describe('accounts over LDAP', () => {
     expect((await tryIt(createAccount(c, { machineName: name, dnsDomainName: 'odjtest.test', containerDn: `OU=gone,${base}`, password: pw }))).code).toBe('ERROR_DS_NO_SUCH_OBJECT');
     await createAccount(c, { machineName: name, dnsDomainName: 'odjtest.test', containerDn: computers, password: generateMachinePassword() });
     expect((await tryIt(createAccount(c, { machineName: name, dnsDomainName: 'odjtest.test', containerDn: computers, password: pw }))).code).toBe('NERR_UserExists');
-    const ghost = { distinguishedName: `CN=${name}X,${computers}`, objectGuid: '', objectSid: '', rid: 0, samAccountName: '', userAccountControl: 0x1000, isComputer: true };
+    // A computer account that vanished after it was found.
+    const ghost = { distinguishedName: `CN=${name}X,${computers}`, objectGuid: '00000000-0000-0000-0000-000000000001', objectSid: 'S-1-5-21-1-2-3-4000', rid: 4000, samAccountName: `${name}X$`, userAccountControl: 0x1000, objectClasses: ['top', 'computer'], isComputer: true, enabled: true };
     expect((await tryIt(reuseAccount(c, ghost, { password: pw }))).code).toBe('ERROR_DS_NO_SUCH_OBJECT');
     for (const e of failures) {
       const text = `${String(e)}\n${(e as Error).stack}\n${JSON.stringify(e)}\n${JSON.stringify((e as Error).cause ?? null)}`;

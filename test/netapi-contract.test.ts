@@ -36,7 +36,8 @@ describe.each(backends)('JoinBackend contract: %s', (_, make) => {
     const name = names.next();
     const r = await make().provision(params(name), adminConnection());
     const t = await accountBySam(`${name}$`);
-    expect(r.account).toEqual({ distinguishedName: t!.dn, objectGuid: t!.guid, objectSid: t!.sid, rid: t!.rid, samAccountName: t!.sAMAccountName });
+    // A new account is enabled (both backends read it back: AccountFacts.enabled).
+    expect(r.account).toEqual({ distinguishedName: t!.dn, objectGuid: t!.guid, objectSid: t!.sid, rid: t!.rid, samAccountName: t!.sAMAccountName, enabled: true });
     expect(r.reused).toBe(false);
     const dom = await domainTruth();
     expect(r.domain).toMatchObject({ dnsDomainName: dom.dnsDomainName, netbiosDomainName: dom.netbiosName, domainGuid: dom.guid, domainSid: dom.sid });

@@ -93,7 +93,7 @@ describe('netapi backend through Samba libnetapi', () => {
     const truth = await accountBySam(`${name}$`);
     expect(truth).not.toBeNull();
     expect(r.reused).toBe(false);
-    expect(r.account).toEqual(asFacts(truth!));
+    expect(r.account).toEqual({ ...asFacts(truth!), enabled: true });
 
     const dom = await domainTruth();
     expect(r.domain).toMatchObject({
@@ -170,7 +170,7 @@ describe('netapi backend through Samba libnetapi', () => {
     // UF_WORKSTATION_TRUST_ACCOUNT: it is a computer account.
     expect(byName!.userAccountControl & 0x1000).toBe(0x1000);
 
-    expect(await backend.readAccount(r.account.objectGuid, { ...connection, url: `ldaps://${testDc().dcHost}` })).toEqual(truth);
+    expect(await backend.readAccount(r.account.objectGuid, { ...connection, url: `ldaps://${testDc().dcHost}` })).toEqual({ ...truth, enabled: true });
     expect(await plain.readAccountByName(`NOPE${randomBytes(4).toString('hex')}$`, connection, testDc().dcHost)).toBeNull();
   });
 

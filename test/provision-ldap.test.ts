@@ -19,7 +19,7 @@ describe('provision over LDAP', () => {
 
     const truth = await accountBySam(`${name}$`);
     expect(truth).not.toBeNull();
-    expect(r.account).toEqual({ distinguishedName: truth!.dn, objectGuid: truth!.guid, objectSid: truth!.sid, rid: truth!.rid, samAccountName: `${name}$` });
+    expect(r.account).toEqual({ distinguishedName: truth!.dn, objectGuid: truth!.guid, objectSid: truth!.sid, rid: truth!.rid, samAccountName: `${name}$`, enabled: true });
     expect(r.account.distinguishedName).toBe(`CN=${name},CN=Computers,DC=odjtest,DC=test`);
     expect(r.reused).toBe(false);
     expect(Buffer.from(r.packageBinary).toString('base64')).toBe(r.packageText);

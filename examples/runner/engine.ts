@@ -24,7 +24,11 @@ export function findRepoRoot(from: string = __dirname): string {
 }
 
 const repoRoot = findRepoRoot();
-const nodeRequire = createRequire(path.join(repoRoot, 'package.json'));
+/** A Pulumi project that installed the package (ODJ_RUNNER_PROJECT; the pack-and-install test):
+ *  @pulumi/pulumi, TypeScript and `pulumi-offline-join` then resolve from its node_modules, as
+ *  under the Pulumi CLI. Unset: from this repository, whose examples get its own build. */
+export const installedProject: string | undefined = process.env.ODJ_RUNNER_PROJECT ? path.resolve(process.env.ODJ_RUNNER_PROJECT) : undefined;
+const nodeRequire = createRequire(path.join(installedProject ?? repoRoot, 'package.json'));
 const pulumiRequire = createRequire(nodeRequire.resolve('@pulumi/pulumi/package.json'));
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -35,11 +39,15 @@ const provrpc = pulumiRequire('./proto/provider_grpc_pb') as any;
 
 export type Props = Record<string, unknown>;
 
-/** Node's own require, from the repository root: what a Pulumi program would load. */
+/** Node's own require, from the repository root (or the installed project): what a Pulumi program would load. */
 export const loadNative = (id: string): unknown => nodeRequire(id);
-/** The compiled package main: the build this runner is part of, or dist/ (`npm run build`). */
+/** The compiled package main: the installed project's, else the build this runner is part of, or dist/ (`npm run build`). */
 export const packageMainPath = (): string =>
-  __filename.endsWith('.js') ? path.resolve(__dirname, '..', '..', 'provider', 'index.js') : path.join(repoRoot, 'dist', 'provider', 'index.js');
+  installedProject
+    ? nodeRequire.resolve('pulumi-offline-join')
+    : __filename.endsWith('.js')
+      ? path.resolve(__dirname, '..', '..', 'provider', 'index.js')
+      : path.join(repoRoot, 'dist', 'provider', 'index.js');
 
 export interface CheckFailure {
   property: string;
@@ -275,8 +283,8 @@ export function buildInto(outDir: string): string {
   return main;
 }
 
-/** Loads `.ts` like ts-node does (transpile only) and resolves `pulumi-offline-join` to this
- *  repository's build, as `npm install` of the package would. */
+/** Loads `.ts` like ts-node does (transpile only) and, outside an installed project, resolves
+ *  `pulumi-offline-join` to this repository's build, as `npm install` of the package would. */
 function installHooks(packageMain: string): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
@@ -285,7 +293,8 @@ function installHooks(packageMain: string): void {
   const fs = nodeRequire('node:fs') as typeof import('node:fs');
   const origResolve = Module._resolveFilename;
   Module._resolveFilename = function (request: string, ...rest: unknown[]) {
-    if (request === 'pulumi-offline-join') return packageMain;
+    // An installed project resolves the package itself, through its package.json `exports`.
+    if (request === 'pulumi-offline-join' && !installedProject) return packageMain;
     return origResolve.call(this, request, ...rest);
   };
   Module._extensions['.ts'] = (module: any, filename: string) => {

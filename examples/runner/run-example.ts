@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { findRepoRoot, packageMainPath, runProgram, startHost } from './engine';
+import { findRepoRoot, installedProject, packageMainPath, runProgram, startHost } from './engine';
 
 const repoRoot = findRepoRoot();
 
@@ -30,7 +30,8 @@ async function main(): Promise<void> {
   const keep = process.argv.includes('--keep');
   const dc = dcEnv();
   const machineName = process.env.ODJ_EXAMPLE_MACHINE ?? `EX${process.pid.toString(36).toUpperCase().slice(-6)}`;
-  const programDir = path.join(repoRoot, 'examples', 'basic');
+  // A project that installed the package holds its own copy of examples/basic (the pack-and-install test).
+  const programDir = installedProject ?? path.join(repoRoot, 'examples', 'basic');
   // Stack config as `pulumi config set` would hold it; the bind password is a secret key.
   const config: Record<string, string> = {
     'odj-basic:domain': dc.ODJ_TEST_DOMAIN,

@@ -1,36 +1,27 @@
 // Connection settings for commands that talk to the DC: flags first, then the same environment
 // variables the Pulumi provider reads. The bind password comes from a file, ODJ_BIND_PASSWORD or
 // a no-echo prompt on a terminal; never from an argument.
-import { readFileSync } from 'node:fs';
 import type { ConnectionSettings } from '../backend';
 import { connectionEnvKeys, isTrueFlag, splitServerList } from '../connection-env';
 import { isDnsServerAddress } from '../directory/dns';
+import { Limits } from '../limits';
+import { bindUserLabel, hasUrlCredentials, urlCredentialsRule } from '../credential-text';
 import { bool, list, nonEmpty, str, type Parsed } from './args';
-import { readStdin } from './io';
+import { readFileInput, readInput } from './io';
 import { UsageError } from './usage';
 
 const env = connectionEnvKeys;
 const truthy = (v: string | undefined): boolean => v !== undefined && isTrueFlag(v);
 
 function readCa(path: string, command: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read the CA file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, command);
-  }
+  const text = readFileInput(path, command, Limits.caCertTotalBytes, 'the CA file').toString('utf8');
   if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${path} holds no PEM certificate`, command);
   return [text];
 }
 
 /** The first line of a password file (or stdin), without its line end. */
 async function passwordFromFile(path: string, command: string): Promise<string> {
-  let text: string;
-  try {
-    text = path === '-' ? (await readStdin()).toString('utf8') : readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read the password file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, command);
-  }
+  const text = (await readInput(path, command, Limits.passwordFileBytes, 'the password file')).toString('utf8');
   const line = text.split(/\r?\n/)[0] ?? '';
   if (line === '') throw new UsageError(`the password file ${path} is empty`, command);
   return line;
@@ -77,6 +68,9 @@ function wantsKerberos(p: Parsed, command: string, e: NodeJS.ProcessEnv): boolea
  *  second reading of the same flags (early.ts), which must not repeat the warning. */
 export function connectionFromArgs(p: Parsed, command: string, e: NodeJS.ProcessEnv = process.env, warn = true): ConnectionSettings {
   const url = nonEmpty(p, 'url', command) ?? (e[env.url] || undefined);
+  if (url !== undefined && hasUrlCredentials(url)) {
+    throw new UsageError(urlCredentialsRule(p.values.url !== undefined ? '--url' : env.url, '--user', '--password-file or ODJ_BIND_PASSWORD'), command);
+  }
   const bindUser = nonEmpty(p, 'user', command) ?? (e[env.bindUser] || undefined);
   const caFile = nonEmpty(p, 'cafile', command) ?? (e[env.caFile] || undefined);
   const insecure = bool(p, 'insecure-skip-tls-verify') || truthy(e[env.insecureSkipTlsVerify]);
@@ -131,7 +125,7 @@ export async function bindPassword(p: Parsed, user: string, command: string, e: 
   const fromEnv = e[env.bindPassword];
   if (fromEnv) return fromEnv;
   if (process.stdin.isTTY && process.stderr.isTTY) {
-    const pw = await prompt(`Password for ${user}: `);
+    const pw = await prompt(`Password for ${bindUserLabel(user)}: `);
     if (pw === '') throw new UsageError('no password given', command);
     return pw;
   }

@@ -1,9 +1,10 @@
-// `odj delete`: remove computer accounts by name or objectGUID over one connection, with their
-// child objects (tree delete). Refuses anything that is not a computer account.
+// `odj delete`: remove computer accounts by name or objectGUID over one connection, with the child
+// objects computers carry (BitLocker, TPM, service connection points; never a tree delete).
+// Refuses anything that is not a plain computer account (account-safety.ts).
 import type { ProvisioningParams } from '../backend';
 import { ProvisioningError } from '../errors';
 import { validateParams } from '../provisioning';
-import { deleteByDn, findAccountByGuid, findAccountBySamName, type FoundAccount } from '../directory/accounts';
+import { checkedAccount, deleteByDn, findAccountByGuid, findAccountBySamName, type FoundAccount } from '../directory/accounts';
 import { reachDomainDc } from '../directory/provision';
 import { readRootDse } from '../directory/discovery';
 import { bool, connectionOptions, list, nonEmpty, parse } from './args';
@@ -12,8 +13,6 @@ import { describeError } from './output';
 import { HELP, UsageError } from './usage';
 
 const C = 'delete';
-/** SERVER_TRUST_ACCOUNT | PARTIAL_SECRETS_ACCOUNT: a DC or RODC. Deleting one breaks the domain. */
-const DC_ACCOUNT = 0x2000 | 0x04000000;
 const GUID = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
 
 export async function run(args: string[]): Promise<number> {
@@ -51,9 +50,11 @@ export async function run(args: string[]): Promise<number> {
   const ignoreMissing = bool(p, 'ignore-missing');
   let failed = 0;
   // The same DC choice as provisioning: --url, else --dcname, else the DC locator's.
-  const { conn } = await reachDomainDc({ domain: domain.trim().replace(/\.$/, ''), ...(dcName ? { dcName: dcName.replace(/^\\\\/, '') } : {}) }, connection);
+  const dnsDomain = domain.trim().replace(/\.$/, '');
+  const { conn, ping } = await reachDomainDc({ domain: dnsDomain, ...(dcName ? { dcName: dcName.replace(/^\\\\/, '') } : {}) }, connection);
   try {
-    await conn.bind();
+    // Reached through the domain's name, the DC is whichever answered: Kerberos names it by its own.
+    await conn.bind(conn.host.toLowerCase() === dnsDomain.toLowerCase() ? ping.dnsHostName : undefined);
     const base = (await readRootDse(conn)).defaultNamingContext;
     const wanted: { label: string; find: () => Promise<FoundAccount | null>; field: string }[] = [
       ...v.map((x) => ({ label: `${x.account.machineName.toUpperCase()}$`, find: () => findAccountBySamName(conn, base, `${x.account.machineName.toUpperCase()}$`), field: 'machineName' })),
@@ -69,8 +70,7 @@ export async function run(args: string[]): Promise<number> {
           }
           throw new ProvisioningError('NERR_UserNotFound', `${w.label} does not exist in ${domain}`, { field: w.field });
         }
-        if (!found.isComputer) throw new ProvisioningError('ERROR_ACCESS_DENIED', `${found.distinguishedName} is not a computer account; not deleted`, { field: w.field });
-        if (found.userAccountControl & DC_ACCOUNT) throw new ProvisioningError('ERROR_ACCESS_DENIED', `${found.distinguishedName} is a domain controller's account; not deleted`, { field: w.field });
+        checkedAccount(found, 'delete', w.field);
         await deleteByDn(conn, found.distinguishedName);
         if (!quiet) process.stdout.write(`Deleted ${found.distinguishedName} (${found.objectGuid})\n`);
       } catch (e) {

@@ -9,6 +9,7 @@ import { bindPassword, connectionFromArgs } from './connection';
 import { readInput } from './io';
 import { HELP, UsageError } from './usage';
 import type { LiveVerdict } from './inspect-live';
+import { Limits } from '../limits';
 
 const C = 'inspect';
 
@@ -139,7 +140,7 @@ export async function run(args: string[]): Promise<number> {
     throw new UsageError('--issued, --dcname and the connection flags go with --live', C);
   }
   if (issued !== undefined && !/^\d{1,20}$/.test(issued)) throw new UsageError('--issued takes the pwdLastSet recorded at issue (a decimal FILETIME)', C);
-  const input = await readInput(p.positionals[0], C);
+  const input = await readInput(p.positionals[0], C, Limits.packageFileBytes, 'a package file');
   const parsed = parsePackage(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
   const view = redactPackage(parsed, { showSecrets: bool(p, 'show-secrets') });
   let verdict: LiveVerdict | undefined;

@@ -18,6 +18,8 @@ const FLAG_OF: Record<string, string> = {
   certificates: '--certpfx',
   sysvolRoot: '--sysvolroot',
   ownerTag: '--owner-tag',
+  enableAccount: '--enable',
+  savefile: '--savefile',
   'options.reuseAccount': '--reuse',
   'options.useDefaultPassword': '--defpwd',
   'options.skipAccountSearch': '--nosearch',
@@ -49,6 +51,8 @@ export function describeResult(r: ProvisionResult, where?: string): string {
     `  sid      ${r.account.objectSid}`,
     `  dc       ${r.domain.dcName} (${r.domain.dcAddress})`,
   ];
+  // Someone disabled the account on purpose: reusing it did not undo that, and the user must know.
+  if (r.account.enabled === false) lines.push('  state    disabled: kept disabled (the machine cannot log on until it is enabled; --enable does that)');
   if (where) lines.push(`  package  ${where}`);
   return lines.join('\n') + '\n';
 }

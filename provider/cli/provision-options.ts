@@ -8,6 +8,7 @@ export const provisionOptions: Options = {
   machineou: { type: 'string' },
   dcname: { type: 'string' },
   reuse: { type: 'boolean' },
+  enable: { type: 'boolean' },
   defpwd: { type: 'boolean' },
   nosearch: { type: 'boolean' },
   downlevel: { type: 'boolean' },

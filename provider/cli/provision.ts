@@ -1,7 +1,6 @@
 // `odj provision`: djoin /provision over LDAP, for one machine or a batch over one connection.
 // Everything the user gave is checked (flags, every batch line, output paths) before the DC is
 // contacted, so a mistake never leaves an account without its package file.
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionSettings, ProvisioningParams, ProvisionResult } from '../backend';
 import { ProvisioningError } from '../errors';
@@ -11,7 +10,8 @@ import { deleteByDn } from '../directory/accounts';
 import { openDomain, provisionOne } from '../directory/provision';
 import { bool, list, nonEmpty, parse, type Parsed } from './args';
 import { bindPassword, connectionFromArgs } from './connection';
-import { assertAbsent, readInput, writeSecretFile } from './io';
+import { assertAbsent, makeOutputDir, readFileInput, readInput, writeSecretFile } from './io';
+import { Limits } from '../limits';
 import { describeError, describeResult, resultFacts } from './output';
 import { HELP, UsageError } from './usage';
 import { provisionOptions as options } from './provision-options';
@@ -32,12 +32,7 @@ function certPfx(p: Parsed): ProvisioningParams['certificates'] {
   const out = list(p, 'certpfx').map((v) => {
     const m = /^([^=]+)=(.+)$/.exec(v);
     if (!m || m[1].trim() === '') throw new UsageError('--certpfx takes TEMPLATE=FILE', C);
-    let pfx: Buffer;
-    try {
-      pfx = readFileSync(m[2]);
-    } catch (e) {
-      throw new UsageError(`cannot read ${m[2]} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, C);
-    }
+    const pfx = readFileInput(m[2], C, Limits.pfxFileBytes, 'a PFX file');
     return { templateName: m[1].trim(), pfx: new Uint8Array(pfx) };
   });
   return out.length ? out : undefined;
@@ -80,6 +75,10 @@ function baseParams(p: Parsed): Omit<ProvisioningParams, 'machineName'> {
   // One tag for a whole batch: the marker is per account anyway (it sits on each NAME$), so a
   // rerun of an interrupted batch with the same tag adopts what the first run left.
   set('ownerTag', nonEmpty(p, 'owner-tag', C));
+  if (bool(p, 'enable')) {
+    if (!bool(p, 'reuse')) throw new UsageError('--enable goes with --reuse (a new account is always enabled)', C);
+    params.enableAccount = true;
+  }
   return params;
 }
 
@@ -89,6 +88,17 @@ interface Job {
   params: ProvisioningParams;
   v: ValidatedParams;
   savefile?: string;
+}
+
+/** The batch file as text: UTF-8 (a BOM is dropped by trim), or UTF-16LE with its BOM (what
+ *  Windows PowerShell's Out-File writes). UTF-16 without a BOM gets a hint instead of a list of
+ *  bad machine names. */
+function batchText(bytes: Buffer, path: string): string {
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  if ((bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) || bytes.includes(0)) {
+    throw new UsageError(`${path} looks like UTF-16 text without a little-endian byte-order mark (it holds NUL bytes); save it as UTF-8 or UTF-16LE with BOM`, C);
+  }
+  return bytes.toString('utf8');
 }
 
 /** `NAME [OU-DN]` per line; blank lines and # comments skipped. */
@@ -114,7 +124,7 @@ async function jobsOf(p: Parsed, base: Omit<ProvisioningParams, 'machineName'>):
     return [{ origin: '--machine', params, v: validateParams(params), ...(savefile ? { savefile } : {}) }];
   }
   const dir = nonEmpty(p, 'savedir', C) as string;
-  const lines = batchLines((await readInput(batch, C)).toString('utf8'));
+  const lines = batchLines(batchText(await readInput(batch, C, Limits.batchFileBytes, 'a batch file'), batch));
   if (lines.length === 0) throw new UsageError(`${batch} names no machine`, C);
   const seen = new Map<string, number>();
   const errors: string[] = [];
@@ -137,8 +147,7 @@ async function jobsOf(p: Parsed, base: Omit<ProvisioningParams, 'machineName'>):
   }
   if (errors.length) throw new ProvisioningError('ERROR_INVALID_PARAMETER', `${batch}: nothing was provisioned:\n  ${errors.join('\n  ')}`);
   const d0 = jobs[0].v.domain;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (!statSync(dir).isDirectory()) throw new UsageError(`--savedir ${dir} is not a directory`, C);
+  makeOutputDir(dir, '--savedir', C);
   for (const j of jobs) {
     assertAbsent(j.savefile as string, 'package file', C);
     // Validation gives every job the same domain and DC; the one connection serves them all.
@@ -171,7 +180,8 @@ async function deliver(conn: Parameters<typeof deleteByDn>[0], job: Job, r: Prov
       const why = (e as NodeJS.ErrnoException).code ?? 'error';
       let after = r.reused ? 'the reused account has a new password that only this lost package held' : 'the account was deleted again';
       if (!r.reused) await deleteByDn(conn, r.account.distinguishedName).catch(() => (after = 'deleting the new account failed too'));
-      throw new ProvisioningError('ERROR_ACCESS_DENIED', `${job.origin}: cannot write ${job.savefile} (${why}); ${after}`, { field: 'savefile' });
+      // One prefix: the field says --savefile; a batch line says which line (its tag is printed too).
+      throw new ProvisioningError('ERROR_ACCESS_DENIED', `cannot write ${job.savefile} (${why}); ${after}`, { field: 'savefile' });
     }
   }
   if (printblob) process.stdout.write(`${r.packageText}\n`);
@@ -198,23 +208,51 @@ export async function run(args: string[]): Promise<number> {
   const say = (s: string): void => {
     if (!quiet && !json) (printblob ? process.stderr : process.stdout).write(s);
   };
-  const { conn, discovery } = await openDomain(jobs[0].v.domain, connection);
+  // SIGINT and SIGTERM, in every mode, never leave an account without its package: the machine in
+  // hand is finished (its file written, or its new account removed again when that fails, as
+  // deliver does) and nothing after it starts. What happened is said on stderr. A second signal
+  // only says what is still going on; a third quits at once and says which account may remain.
+  let signal: NodeJS.Signals | undefined;
+  let signals = 0;
+  let inHand: Job | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    signal ??= sig;
+    const name = inHand?.params.machineName;
+    if (signals >= 3) {
+      process.stderr.write(`odj: ${sig}: quitting now${name ? `; the account ${name.toUpperCase()}$ may exist without its package file: check it, and remove it with odj delete --machine ${name} if so` : ''}\n`);
+      process.exit(sig === 'SIGTERM' ? 143 : 130);
+    }
+    if (signals === 2) {
+      process.stderr.write(`odj: ${sig}: still finishing ${name ?? 'the connection'} (each DC step has a timeout); once more to quit now and leave it as it is\n`);
+      return;
+    }
+    process.stderr.write(
+      name
+        ? `odj: interrupted; stopping after the current machine (${sig}): ${name} is finished first (its package written, or its new account removed)\n`
+        : `odj: interrupted; stopping before any machine is provisioned (${sig})\n`,
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const exitCode = (): number => (signal === 'SIGTERM' ? 143 : 130);
+  let opened: Awaited<ReturnType<typeof openDomain>>;
+  try {
+    opened = await openDomain(jobs[0].v.domain, connection);
+  } catch (e) {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    throw e;
+  }
+  const { conn, discovery } = opened;
   // Which DC holds the accounts (a single package's summary names it too).
   if (isBatch && !quiet) process.stderr.write(`odj: using DC ${discovery.domainFacts.dcName} (${discovery.domainFacts.dcAddress})\n`);
   const facts: Record<string, unknown>[] = [];
   let failed = 0;
-  // Ctrl-C in a batch stops after the machine in hand, so every account made has its package
-  // file; a second Ctrl-C exits at once.
-  let interrupted = false;
-  const onSigint = (): void => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    process.stderr.write('odj: interrupted; stopping after the current machine (Ctrl-C again to quit now)\n');
-  };
-  if (isBatch) process.on('SIGINT', onSigint);
   try {
     for (const [i, job] of jobs.entries()) {
-      if (interrupted) break;
+      if (signal) break;
+      inHand = job;
       const tag = isBatch ? `[${i + 1}/${jobs.length}] ${job.params.machineName}: ` : '';
       try {
         if (!conn.client.isConnected) throw new ProvisioningError('ERROR_DS_SERVER_DOWN', 'the connection to the DC was lost earlier in this batch', { field: 'connection.url' });
@@ -224,27 +262,34 @@ export async function run(args: string[]): Promise<number> {
         for (const w of r.warnings ?? []) process.stderr.write(`${tag}odj: warning: ${w}\n`);
         facts.push({ machineName: job.params.machineName, ...resultFacts(r, job.savefile) });
         if (isBatch) {
-          if (!quiet) process.stderr.write(`${tag}${r.reused ? 'reused' : 'created'} ${r.account.distinguishedName}\n`);
+          if (!quiet) process.stderr.write(`${tag}${r.reused ? 'reused' : 'created'} ${r.account.distinguishedName}${r.account.enabled === false ? ' (disabled: kept disabled; --enable re-enables)' : ''}\n`);
         } else say(describeResult(r, job.savefile));
+        if (signal) process.stderr.write(`odj: ${job.params.machineName} was finished before stopping: ${job.savefile ? `its package is in ${job.savefile}` : 'its package was printed'}\n`);
       } catch (e) {
+        if (signal && e instanceof ProvisioningError) process.stderr.write(`odj: ${job.params.machineName} failed while stopping; no account was left without its package (see the error)\n`);
         if (!(e instanceof ProvisioningError) || !isBatch) throw e;
         failed++;
         facts.push({ machineName: job.params.machineName, error: { code: e.code, errno: e.errno, message: e.message } });
         process.stderr.write(`${tag}odj: ${describeError(e)}\n`);
+      } finally {
+        inHand = undefined;
       }
     }
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     await conn.close();
   }
-  if (json) process.stdout.write(JSON.stringify(isBatch ? facts : facts[0], null, 2) + '\n');
+  if (json && (isBatch || facts.length)) process.stdout.write(JSON.stringify(isBatch ? facts : facts[0], null, 2) + '\n');
   if (isBatch) {
     say(`${facts.length - failed} of ${jobs.length} provisioned; packages in ${nonEmpty(p, 'savedir', C)}\n`);
     if (failed) process.stderr.write(`odj: ${failed} of ${jobs.length} failed\n`);
-    if (interrupted && facts.length < jobs.length) {
+  }
+  if (signal) {
+    if (facts.length < jobs.length) {
       process.stderr.write(`odj: interrupted: ${jobs.length - facts.length} not tried, from ${jobs[facts.length].params.machineName} (${jobs[facts.length].origin})\n`);
-      return 130;
     }
+    return exitCode();
   }
   return failed ? 1 : 0;
 }

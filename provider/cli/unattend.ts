@@ -5,6 +5,7 @@ import { renderUnattendXmlText, type UnattendArchitecture } from '../unattend';
 import { bool, list, nonEmpty, parse } from './args';
 import { assertAbsent, readInput, writeSecretFile } from './io';
 import { HELP, UsageError } from './usage';
+import { Limits } from '../limits';
 
 const C = 'unattend';
 
@@ -19,7 +20,7 @@ export async function run(args: string[]): Promise<number> {
   for (const a of arch) if (a !== 'amd64' && a !== 'arm64') throw new UsageError(`--arch ${a}: use amd64 or arm64`, C);
   const out = nonEmpty(p, 'out', C);
   if (out) assertAbsent(out, '--out', C);
-  const input = await readInput(p.positionals[0], C);
+  const input = await readInput(p.positionals[0], C, Limits.packageFileBytes, 'a package file');
   const bytes = packageBinaryFrom(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
   parsePackage(bytes);
   const xml = renderUnattendXmlText(packageToText(bytes), { architecture: arch.length ? (arch as UnattendArchitecture[]) : 'amd64' });

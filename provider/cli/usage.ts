@@ -64,7 +64,10 @@ Provisioning (djoin's vocabulary):
   --machine NAME         computer name (1-15 letters, digits, hyphens)
   --machineou DN         full DN of the OU for the account (default: the Computers container)
   --dcname DC            the DC to use (host name or IPv4 address)
-  --reuse                reuse an existing account; its password is reset
+  --reuse                reuse an existing computer account; its password is reset. A disabled
+                         account stays disabled (the summary says so) unless --enable is given.
+                         Domain controllers, trust and user accounts are never reused.
+  --enable               with --reuse: re-enable the account if it is disabled
   --defpwd               use the default password (the lower-case machine name; not recommended)
   --nosearch             skip the search for an existing account (needs --dcname)
   --downlevel            allow a DC older than Windows Server 2008 R2
@@ -132,8 +135,10 @@ Options:
 
   delete: `Usage: odj delete --domain DOMAIN (--machine NAME | --guid GUID)... [options]
 
-Deletes computer accounts (with their child objects) over one connection. Only computer
-accounts are deleted; anything else is refused.
+Deletes computer accounts over one connection, with the child objects a computer carries
+(BitLocker recovery information, TPM information, service connection points such as Hyper-V's);
+an account holding anything else is left alone. Only plain computer accounts are deleted: users,
+groups, OUs, domain controllers, read-only DCs, trust and managed service accounts are refused.
 
 Options:
   --domain DOMAIN      DNS name of the domain

@@ -1,8 +1,9 @@
 // Computer accounts over LDAP: find by sAMAccountName, create, reuse (new password, optional move),
 // read and delete by objectGUID. Passwords travel only inside unicodePwd over TLS and never into
 // a message.
-import { Attribute, Change, Control, EqualityFilter } from 'ldapts';
+import { Attribute, Change, EqualityFilter } from 'ldapts';
 import type { AccountFacts, LogonFacts } from '../backend';
+import { assertComputerAccount, isDeletableChild, UacBits, type GuardedAction } from '../account-safety';
 import { ProvisioningError } from '../errors';
 import type { DirectoryConnection } from './connection';
 import { guidFromBytes, guidToBytes, sidFromBytes } from './discovery';
@@ -14,20 +15,23 @@ import { Secret } from '../secret';
 export type PasswordInput = Secret | string;
 const asSecret = (p: PasswordInput): Secret => (p instanceof Secret ? p : new Secret(p, 'machinePassword'));
 
-/** userAccountControl bits we set or look at. */
+/** userAccountControl bits we set or look at (the rest are preserved as the directory has them). */
 export const Uac = {
-  ACCOUNTDISABLE: 0x2,
+  ACCOUNTDISABLE: UacBits.ACCOUNTDISABLE,
   PASSWD_NOTREQD: 0x20,
-  WORKSTATION_TRUST_ACCOUNT: 0x1000,
+  WORKSTATION_TRUST_ACCOUNT: UacBits.WORKSTATION_TRUST_ACCOUNT,
 } as const;
 
-const TREE_DELETE_OID = '1.2.840.113556.1.4.805';
 const ACCOUNT_ATTRIBUTES = ['distinguishedName', 'objectGUID', 'objectSid', 'sAMAccountName', 'userAccountControl', 'objectClass', 'description', 'pwdLastSet', 'lastLogon', 'lastLogonTimestamp'];
 const BINARY = ['objectGUID', 'objectSid'];
 
+/** Any object found by name, GUID or DN: what it is (objectClasses, userAccountControl) comes with
+ *  it, so that account-safety.ts can refuse it before anything is done to it. */
 export interface FoundAccount extends AccountFacts {
   userAccountControl: number;
+  objectClasses: string[];
   isComputer: boolean;
+  enabled: boolean;
   /** where our owner marker lives (see ownership.ts) */
   description?: string;
   /** FILETIME of the last password set, as a decimal string ('0' when never set) */
@@ -58,19 +62,20 @@ const first = (v: unknown): unknown => (Array.isArray(v) ? v[0] : v);
 function toAccount(e: Record<string, unknown>): FoundAccount {
   const guid = first(e.objectGUID);
   const sid = first(e.objectSid);
-  if (!Buffer.isBuffer(guid) || !Buffer.isBuffer(sid)) {
-    throw new ProvisioningError('ERROR_ACCESS_DENIED', `cannot read objectGUID/objectSid of ${String(e.dn)}`);
-  }
-  const objectSid = sidFromBytes(sid);
-  const classes = (Array.isArray(e.objectClass) ? e.objectClass : [e.objectClass]).map((c) => String(c).toLowerCase());
+  // An OU or container has no SID: what it is decides (assertComputerAccount), not a missing SID.
+  const objectSid = Buffer.isBuffer(sid) ? sidFromBytes(sid) : '';
+  const objectClasses = (Array.isArray(e.objectClass) ? e.objectClass : e.objectClass === undefined ? [] : [e.objectClass]).map((c) => String(c));
+  const userAccountControl = Number(first(e.userAccountControl) ?? 0);
   return {
     distinguishedName: String(e.dn),
-    objectGuid: guidFromBytes(guid),
+    objectGuid: Buffer.isBuffer(guid) ? guidFromBytes(guid) : '',
     objectSid,
-    rid: Number(objectSid.slice(objectSid.lastIndexOf('-') + 1)),
+    rid: objectSid ? Number(objectSid.slice(objectSid.lastIndexOf('-') + 1)) : 0,
     samAccountName: String(first(e.sAMAccountName) ?? ''),
-    userAccountControl: Number(first(e.userAccountControl) ?? 0),
-    isComputer: classes.includes('computer'),
+    userAccountControl,
+    objectClasses,
+    isComputer: objectClasses.some((c) => c.toLowerCase() === 'computer'),
+    enabled: (userAccountControl & Uac.ACCOUNTDISABLE) === 0,
     ...(first(e.description) !== undefined ? { description: String(first(e.description)) } : {}),
     ...(first(e.pwdLastSet) !== undefined ? { pwdLastSet: String(first(e.pwdLastSet)) } : {}),
     lastLogon: String(filetime(e.lastLogon) > filetime(e.lastLogonTimestamp) ? filetime(e.lastLogon) : filetime(e.lastLogonTimestamp)),
@@ -93,6 +98,21 @@ export async function readLogonFacts(conn: DirectoryConnection, dn: string, dcNa
     enabled: (Number(first(e.userAccountControl) ?? 0) & Uac.ACCOUNTDISABLE) === 0,
     dcName,
   };
+}
+
+/** The object, refused unless it is a plain computer account (account-safety.ts) whose GUID and SID
+ *  we can read. */
+export function checkedAccount(found: FoundAccount, action: GuardedAction, field: string): FoundAccount {
+  assertComputerAccount(found, action, field);
+  if (!found.objectGuid || !found.objectSid) {
+    throw new ProvisioningError('ERROR_ACCESS_DENIED', `cannot read objectGUID/objectSid of the computer account ${found.distinguishedName}`, { field });
+  }
+  return found;
+}
+
+/** The public facts of an account (no description, no classes). */
+export function accountFacts(f: FoundAccount): AccountFacts {
+  return { distinguishedName: f.distinguishedName, objectGuid: f.objectGuid, objectSid: f.objectSid, rid: f.rid, samAccountName: f.samAccountName, enabled: f.enabled };
 }
 
 /** The account with that sAMAccountName anywhere under `baseDn`, or null. */
@@ -121,14 +141,25 @@ export async function findAccountByGuid(conn: DirectoryConnection, baseDn: strin
   return e ? toAccount(e) : null;
 }
 
+/** One object by DN, or null when there is none. */
+export async function findObjectByDn(conn: DirectoryConnection, dn: string, field?: string): Promise<FoundAccount | null> {
+  try {
+    const r = await conn.run({ action: `reading ${dn}`, ...(field ? { field } : {}), overrides: { 32: 'ERROR_DS_NO_SUCH_OBJECT' } }, () =>
+      conn.client.search(dn, { scope: 'base', attributes: ACCOUNT_ATTRIBUTES, explicitBufferAttributes: BINARY }),
+    );
+    const e = r.searchEntries[0];
+    return e ? toAccount(e) : null;
+  } catch (e) {
+    if (e instanceof ProvisioningError && e.code === 'ERROR_DS_NO_SUCH_OBJECT') return null;
+    throw e;
+  }
+}
+
 /** Read one object by DN (for the facts of an account just created). */
 async function readByDn(conn: DirectoryConnection, dn: string): Promise<FoundAccount> {
-  const r = await conn.run({ action: `reading ${dn}` }, () =>
-    conn.client.search(dn, { scope: 'base', attributes: ACCOUNT_ATTRIBUTES, explicitBufferAttributes: BINARY }),
-  );
-  const e = r.searchEntries[0];
-  if (!e) throw new ProvisioningError('ERROR_DS_NO_SUCH_OBJECT', `${dn} vanished right after it was written`);
-  return toAccount(e);
+  const found = await findObjectByDn(conn, dn);
+  if (!found) throw new ProvisioningError('ERROR_DS_NO_SUCH_OBJECT', `${dn} vanished right after it was written`);
+  return found;
 }
 
 export interface NewAccount {
@@ -199,10 +230,15 @@ export interface ReuseOptions {
   /** the taker's owner marker (ownership.ts), written in the same modify as the password so that
    *  the resource the account came from sees it is no longer its own */
   ownerMarker?: string;
+  /** clear ACCOUNTDISABLE; otherwise a disabled account stays disabled (an admin's decision) */
+  enableAccount?: boolean;
 }
 
-/** Moves the object at dn directly under containerDn unless it is there already; returns its DN. */
-export async function moveIntoContainer(conn: DirectoryConnection, dn: string, containerDn: string): Promise<string> {
+/** Moves the computer account directly under containerDn unless it is there already (anything but
+ *  a plain computer account is refused first); returns its DN. */
+export async function moveIntoContainer(conn: DirectoryConnection, account: FoundAccount, containerDn: string): Promise<string> {
+  checkedAccount(account, 'move', 'machineName');
+  const dn = account.distinguishedName;
   const here = parseDn(dn);
   const target = parseDn(containerDn);
   if (here.length === target.length + 1 && isDnWithin(here, target)) return dn;
@@ -214,37 +250,85 @@ export async function moveIntoContainer(conn: DirectoryConnection, dn: string, c
   return newDn;
 }
 
-/** NETSETUP_PROVISION_REUSE_ACCOUNT: same object, same SID, a new password; moved into the OU when asked. */
+/** NETSETUP_PROVISION_REUSE_ACCOUNT: same object, same SID, a new password; moved into the OU when
+ *  asked. Refused unless it is a plain computer account. userAccountControl is left as it is (a
+ *  disabled account stays disabled) unless enableAccount asks to clear ACCOUNTDISABLE. When the
+ *  password cannot be set after a move, the account is moved back, or the error says where it is. */
 export async function reuseAccount(conn: DirectoryConnection, existing: FoundAccount, opts: ReuseOptions): Promise<FoundAccount> {
+  checkedAccount(existing, 'reuse', 'machineName');
   if (!conn.encrypted) throw new ProvisioningError('ERROR_DS_STRONG_AUTH_REQUIRED', 'refusing to send a password over an unencrypted connection', { field: 'connection.url' });
-  let dn = existing.distinguishedName;
-  if (opts.containerDn) dn = await moveIntoContainer(conn, dn, opts.containerDn);
+  const from = existing.distinguishedName;
+  let dn = from;
+  if (opts.containerDn) dn = await moveIntoContainer(conn, existing, opts.containerDn);
   const password = asSecret(opts.password);
   const changes = [new Change({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(password.reveal())] }) })];
   if (opts.ownerMarker !== undefined && existing.description !== opts.ownerMarker) {
     changes.push(new Change({ operation: 'replace', modification: new Attribute({ type: 'description', values: [opts.ownerMarker] }) }));
   }
-  if (existing.userAccountControl & Uac.ACCOUNTDISABLE) {
-    // A disabled account cannot log on; re-provisioning means it should.
-    changes.push(
-      new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: [String(existing.userAccountControl & ~Uac.ACCOUNTDISABLE)] }) }),
+  let uac = existing.userAccountControl;
+  if (opts.enableAccount && uac & Uac.ACCOUNTDISABLE) {
+    uac &= ~Uac.ACCOUNTDISABLE;
+    changes.push(new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: [String(uac)] }) }));
+  }
+  try {
+    await conn.run({ action: `setting the password of ${dn}`, field: 'machineName', secrets: [password] }, () => conn.client.modify(dn, changes));
+  } catch (e) {
+    if (dn === from || !(e instanceof ProvisioningError)) throw e;
+    // The move happened, the password set did not: put the account back where it was.
+    const back = await conn
+      .run({ action: `moving ${dn} back to where it was`, field: 'machineAccountOU' }, () => conn.client.modifyDN(dn, from))
+      .then(() => `it was moved back to ${from}`, () => `it could not be moved back and is now at ${dn} (it was at ${from})`);
+    throw new ProvisioningError(e.errno, `${e.detail}; ${back}`, { field: e.field, cause: e });
+  }
+  return { ...existing, distinguishedName: dn, userAccountControl: uac, enabled: (uac & Uac.ACCOUNTDISABLE) === 0 };
+}
+
+/** Delete a computer account without the tree-delete control. One subtree search reads the
+ *  object itself (refused unless it is a plain computer account, account-safety.ts) and its
+ *  children; only children a computer normally carries (DELETABLE_CHILD_CLASSES) are deleted, one
+ *  by one, deepest first; any other child stops the delete before anything is removed. */
+export async function deleteByDn(conn: DirectoryConnection, dn: string): Promise<void> {
+  const r = await conn.run({ action: `listing the objects under ${dn}`, overrides: { 32: 'ERROR_DS_NO_SUCH_OBJECT' } }, () =>
+    conn.client.search(dn, { scope: 'sub', filter: '(objectClass=*)', attributes: ['objectClass', 'userAccountControl', 'sAMAccountName'], sizeLimit: 1000 }),
+  );
+  const here = parseDn(dn).length;
+  const self = r.searchEntries.find((e) => parseDn(String(e.dn)).length === here);
+  if (!self) throw new ProvisioningError('ERROR_DS_NO_SUCH_OBJECT', `${dn} does not exist`);
+  const classes = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
+  assertComputerAccount(
+    { distinguishedName: dn, samAccountName: String(first(self.sAMAccountName) ?? ''), objectClasses: classes(self.objectClass), userAccountControl: Number(first(self.userAccountControl) ?? 0) },
+    'delete',
+    'machineName',
+  );
+  const children = r.searchEntries
+    .map((e) => ({ dn: String(e.dn), depth: parseDn(String(e.dn)).length, classes: classes(e.objectClass) }))
+    .filter((c) => c.depth > here)
+    .sort((a, b) => b.depth - a.depth);
+  const other = children.find((c) => !isDeletableChild(c.classes));
+  if (other) {
+    throw new ProvisioningError(
+      'ERROR_DS_CANT_ON_NON_LEAF',
+      `${dn} holds ${other.dn} (${other.classes[other.classes.length - 1]}), which is not something a computer account normally carries; nothing was deleted`,
     );
   }
-  await conn.run({ action: `setting the password of ${dn}`, field: 'machineName', secrets: [password] }, () => conn.client.modify(dn, changes));
-  return { ...existing, distinguishedName: dn, userAccountControl: existing.userAccountControl & ~Uac.ACCOUNTDISABLE };
+  for (const c of children) {
+    await conn.run({ action: `deleting ${c.dn}`, overrides: { 32: 'ERROR_DS_NO_SUCH_OBJECT' } }, () => conn.client.del(c.dn)).catch((e: unknown) => {
+      if (!(e instanceof ProvisioningError && e.code === 'ERROR_DS_NO_SUCH_OBJECT')) throw e;
+    });
+  }
+  await conn.run({ action: `deleting ${dn}`, overrides: { 32: 'ERROR_DS_NO_SUCH_OBJECT', 66: 'ERROR_DS_CANT_ON_NON_LEAF' } }, () => conn.client.del(dn)).catch((e: unknown) => {
+    if (e instanceof ProvisioningError && e.code === 'ERROR_DS_CANT_ON_NON_LEAF') {
+      throw new ProvisioningError('ERROR_DS_CANT_ON_NON_LEAF', `${dn} still holds objects this identity cannot see or delete; it was not deleted`, { cause: e });
+    }
+    throw e;
+  });
 }
 
-/** Delete by DN, with the tree-delete control so children (BitLocker keys, …) go too. */
-export async function deleteByDn(conn: DirectoryConnection, dn: string): Promise<void> {
-  await conn.run({ action: `deleting ${dn}`, overrides: { 32: 'ERROR_DS_NO_SUCH_OBJECT' } }, () =>
-    conn.client.del(dn, new Control(TREE_DELETE_OID, { critical: true })),
-  );
-}
-
-/** Delete the object with that GUID; one already gone counts as done. */
+/** Delete the computer account with that GUID (refused for anything else); one already gone counts as done. */
 export async function deleteAccountByGuid(conn: DirectoryConnection, baseDn: string, objectGuid: string): Promise<boolean> {
   const found = await findAccountByGuid(conn, baseDn, objectGuid);
   if (!found) return false;
+  checkedAccount(found, 'delete', 'objectGuid');
   try {
     await deleteByDn(conn, found.distinguishedName);
   } catch (e) {

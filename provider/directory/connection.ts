@@ -15,6 +15,7 @@ import { resolveUrl, tlsOptionsFor } from './endpoint';
 import { takeEarlyTls } from './early-tls';
 import { SaslSocket, saslGssapiBind } from './sasl-gssapi';
 import { Limits } from '../limits';
+import { bindUserLabel, hasUrlCredentials, urlCredentialsRule } from '../credential-text';
 import { isDnsServerAddress } from './dns';
 
 export { resolveUrl } from './endpoint';
@@ -73,6 +74,7 @@ export function checkSettings(s: ConnectionSettings): void {
     if (field !== 'bindPassword' && /[\u0000-\u001f\u007f]/.test(v)) throw badSetting(field, 'must not contain control characters');
   };
   text('url', Limits.urlChars);
+  if (typeof s.url === 'string' && hasUrlCredentials(s.url)) throw badSetting('url', urlCredentialsRule('the URL'));
   text('bindUser', Limits.bindUserChars);
   text('bindPassword', Limits.bindPasswordChars);
   text('keytab', Limits.keytabPathChars);
@@ -234,6 +236,13 @@ export class DirectoryConnection {
     const secrets = [...this.secrets, ...(ctx.secrets ?? [])];
     const code = (e as { code?: unknown })?.code;
     const message = redact(e instanceof Error ? e.message : String(e), secrets);
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      // The CA is fine; the name is not: more CAs would not help, the right host name would.
+      const byAddress = net.isIP(this.host) !== 0;
+      return new ProvisioningError('SEC_E_WRONG_PRINCIPAL', `the DC's certificate does not name ${this.host} (${message}); ${byAddress ? 'connect by the DC\'s DNS name, the one its certificate carries, not by its address' : 'connect by the name the certificate carries'}`, {
+        field: this.settings.url ? 'connection.url' : this.target.unreachableField,
+      });
+    }
     if (typeof code === 'string' && tlsVerifyCodes.has(code)) {
       return new ProvisioningError(tlsCodes[code] ?? 'SEC_E_UNTRUSTED_ROOT', `TLS verification of ${this.host} failed (${code}: ${message}); pass the DC's CA in caCerts`, {
         field: 'connection.caCerts',
@@ -282,7 +291,7 @@ export class DirectoryConnection {
       await this.run({ action: 'connecting' }, () => this.client.search('', { scope: 'base', attributes: ['1.1'] }));
     }
     if (!this.encrypted) throw new ProvisioningError('ERROR_DS_STRONG_AUTH_REQUIRED', 'refusing to bind over an unencrypted connection', { field: 'connection.url' });
-    await this.run({ action: `binding as ${bindUser}`, field: 'connection.bindUser', overrides: { 49: 'ERROR_LOGON_FAILURE', 50: 'ERROR_ACCESS_DENIED', 53: 'ERROR_ACCESS_DENIED' } }, () =>
+    await this.run({ action: `binding as ${bindUserLabel(bindUser)}`, field: 'connection.bindUser', overrides: { 49: 'ERROR_LOGON_FAILURE', 50: 'ERROR_ACCESS_DENIED', 53: 'ERROR_ACCESS_DENIED' } }, () =>
       this.client.bind(bindUser, bindPassword.reveal()),
     );
   }

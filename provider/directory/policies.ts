@@ -5,7 +5,8 @@
 // A GPO's files live in SYSVOL (its gPCFileSysPath, a UNC path). Windows opens that path itself;
 // elsewhere the caller gives `sysvolRoot`, a mounted or copied SYSVOL share, and the path below
 // the share is looked up there (case-insensitively, as SMB would). No SMB client of our own.
-import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
+import { InputTooLargeError, readFileBounded } from '../bounded-read';
 import { join, resolve } from 'node:path';
 import { ProvisioningError } from '../errors';
 import { Limits } from '../limits';
@@ -102,9 +103,13 @@ export async function readRegistryPolFile(path: string, source: string, field: s
     if (st.size > MAX_REGISTRY_POL_BYTES) {
       throw new ProvisioningError('ERROR_INVALID_DATA', `${what} ${path} has ${st.size} bytes; a Registry.pol file is at most ${MAX_REGISTRY_POL_BYTES}`, { field });
     }
-    bytes = await readFile(path);
+    // Bounded too: a file can grow after the stat, and /proc files say size 0.
+    bytes = readFileBounded(path, MAX_REGISTRY_POL_BYTES);
   } catch (e) {
     if (e instanceof ProvisioningError) throw e;
+    if (e instanceof InputTooLargeError) {
+      throw new ProvisioningError('ERROR_INVALID_DATA', `${what} ${path} has more than ${MAX_REGISTRY_POL_BYTES} bytes, the most a Registry.pol file may have`, { field });
+    }
     throw fileError(e, path, field, what);
   }
   try {

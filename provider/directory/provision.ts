@@ -5,6 +5,7 @@ import type { AccountFacts, ConnectionSettings, IssuedFacts, ProvisionResult } f
 import { ProvisioningError } from '../errors';
 import { buildPackage, packageToText, type JoinProvider2, type PackageFacts } from '../odj';
 import { createAccount, deleteByDn, filetimeToIso, findAccountBySamName, loggedOnSincePasswordSet, readLogonFacts, reuseAccount, type FoundAccount } from './accounts';
+import { whatItIs } from '../account-safety';
 import { DEFAULT_TIMEOUT_MS, DirectoryConnection } from './connection';
 import { completeDiscovery, pingDomainController, type Discovery, type NetlogonSamLogonResponseEx } from './discovery';
 import { LocatorDns } from './dns';
@@ -30,6 +31,8 @@ export interface AccountRequest {
   machineName: string;
   machineAccountOU?: string;
   reuseAccount: boolean;
+  /** with reuse: clear ACCOUNTDISABLE (otherwise a disabled account stays disabled) */
+  enableAccount?: boolean;
   useDefaultPassword: boolean;
   skipAccountSearch: boolean;
   /** the value for ODJ_WIN7BLOB.Options */
@@ -64,7 +67,8 @@ export async function reachDomainDc(domain: DomainRequest, settings: ConnectionS
     host: domain.dcName ?? domain.domain,
     // Windows: a named DC that cannot be validated → ERROR_INVALID_DOMAIN_ROLE; no DC for the domain → ERROR_NO_SUCH_DOMAIN.
     unreachableCode: domain.dcName ? 'ERROR_INVALID_DOMAIN_ROLE' : 'ERROR_NO_SUCH_DOMAIN',
-    unreachableField: domain.dcName ? 'dcName' : settings.url ? 'connection.url' : 'domain',
+    // The URL, when given, is what is contacted: its failures belong to it, not to dcName.
+    unreachableField: settings.url ? 'connection.url' : domain.dcName ? 'dcName' : 'domain',
     ...(address ? { address } : {}),
   });
   try {
@@ -86,6 +90,10 @@ export async function openDomain(domain: DomainRequest, settings: ConnectionSett
     return { conn, discovery };
   } catch (e) {
     await conn.close();
+    // Discovery names dcName for the host it judged; without a dcName that host came from the URL.
+    if (e instanceof ProvisioningError && e.field === 'dcName' && !domain.dcName && settings.url) {
+      throw new ProvisioningError(e.errno, e.detail, { field: 'connection.url', cause: e.cause });
+    }
     throw e;
   }
 }
@@ -112,13 +120,14 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
   let created = false;
   // true when `account` was read back after the add, so its pwdLastSet is the new password's
   let readBackAfterAdd = false;
+  const reuse = { password, containerDn: req.machineAccountOU, enableAccount: req.enableAccount === true, ...marker };
   if (existing) {
     if (await isOwnOrphan(conn, existing, req)) {
-      account = await reuseAccount(conn, existing, { password, containerDn: req.machineAccountOU, ...marker });
+      account = await reuseAccount(conn, existing, reuse);
       created = true;
     } else {
       refuseExisting(existing, req, sam);
-      account = await reuseAccount(conn, existing, { password, containerDn: req.machineAccountOU, ...marker });
+      account = await reuseAccount(conn, existing, reuse);
       // djoin's reuse resets, and so does ours; but say so when a machine was using the password.
       if (loggedOnSincePasswordSet(existing)) warnings.push(resetAfterLogonWarning(existing));
     }
@@ -139,8 +148,9 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
       if (!(e instanceof ProvisioningError) || !clashCodes.includes(e.code) || !conn.client.isConnected) throw e;
       const clash = req.skipAccountSearch ? await findAccountBySamName(conn, d.head.dn, sam).catch(() => null) : null;
       if (clash && (await isOwnOrphan(conn, clash, req))) {
-        account = await reuseAccount(conn, clash, { password, containerDn: req.machineAccountOU, ...marker });
+        account = await reuseAccount(conn, clash, reuse);
       } else if (clash) {
+        refuseExisting(clash, { ...req, reuseAccount: false }, sam);
         throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${clash.distinguishedName})`, { field: 'machineName' });
       } else if (e.code !== 'ERROR_DS_CONSTRAINT_VIOLATION') {
         throw new ProvisioningError('NERR_UserExists', `an object named ${sam} already exists`, { field: 'machineName' });
@@ -198,6 +208,7 @@ function packageFor(
       objectSid: account.objectSid,
       rid: account.rid,
       samAccountName: account.samAccountName,
+      enabled: account.enabled,
     },
     domain: d.domainFacts,
     packageBinary,
@@ -241,16 +252,13 @@ async function isOwnOrphan(conn: DirectoryConnection, existing: FoundAccount, re
   );
 }
 
-/** NERR_UserExists unless the caller asked for reuse of a computer account. */
+/** NERR_UserExists unless the caller asked for reuse; reuseAccount itself refuses anything but a
+ *  plain computer account (account-safety.ts), so the advice to reuse is given only for one. */
 function refuseExisting(existing: FoundAccount, req: AccountRequest, sam: string): void {
-  if (!req.reuseAccount) {
-    throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${existing.distinguishedName}); set reuseAccount to take it over`, {
-      field: 'machineName',
-    });
-  }
-  if (!existing.isComputer) {
-    throw new ProvisioningError('NERR_UserExists', `${sam} exists and is not a computer account (${existing.distinguishedName})`, { field: 'machineName' });
-  }
+  if (req.reuseAccount) return;
+  const what = whatItIs(existing);
+  const advice = what === null ? 'set reuseAccount to take it over' : `it ${what}; choose another name`;
+  throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${existing.distinguishedName}); ${advice}`, { field: 'machineName' });
 }
 
 /** Many machines of one domain over one connection; each outcome on its own. */

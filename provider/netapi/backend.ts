@@ -9,10 +9,15 @@
 // readAccountByName/deleteAccountByName work with NetApi alone.
 //
 // Samba specifics: it takes an existing account over without NETSETUP_PROVISION_REUSE_ACCOUNT,
-// so the account search that answers NERR_UserExists is done here (skipped with
-// skipAccountSearch, as on Windows). A wrong password given with a `user@realm` name comes back
-// from Samba 4.17 as ERROR_NOT_FOUND (1168), with `DOMAIN\user` or a bare name as
-// ERROR_LOGON_FAILURE (1326). Without dcName, Samba finds the DC through DNS.
+// so the account search that answers NERR_UserExists is done here, with skipAccountSearch too
+// (the LDAP backend refuses an existing name then as well; taking over a machine's account by
+// surprise breaks that machine). Every account touched (reused, moved, read, deleted) is first
+// checked with NetUserGetInfo's flags (and by the directory when it has one): only a plain
+// workstation trust account, never a DC, RODC, trust or user account (account-safety.ts). A
+// disabled account is not reused without enableAccount: NetProvisionComputerAccount enables it.
+// A wrong password given with a `user@realm` name comes back from Samba 4.17 as ERROR_NOT_FOUND
+// (1168), with `DOMAIN\user` or a bare name as ERROR_LOGON_FAILURE (1326). Without dcName, Samba
+// finds the DC through DNS.
 //
 // reuseAccount with machineAccountOU: Microsoft documents lpMachineAccountOU as the OU "where the
 // computer account will be created" and NETSETUP_PROVISION_REUSE_ACCOUNT as reusing an existing
@@ -28,10 +33,12 @@ import type {
   ProvisionResult,
   ProvisioningParams,
 } from '../backend';
+import { assertComputerAccount, UacBits, whatItIs, type GuardedAction, type ObjectKind } from '../account-safety';
 import { ProvisioningError } from '../errors';
+import { hasUrlCredentials, urlCredentialsRule } from '../credential-text';
 import { parsePackage } from '../odj';
 import { loadNetapi, type NetapiOptions } from './load';
-import type { NativeCredentials, NativeProvisionRequest, NativeUser } from './native';
+import type { NativeCredentials, NativeProvisionRequest, NativeUser, NetapiSession } from './native';
 import { optionBits } from '../options';
 import { withRedactedView } from '../secret';
 
@@ -66,6 +73,7 @@ export function samAccountNameFor(machineName: string): string {
 
 function hostOf(url: string | undefined): string | undefined {
   if (!url) return undefined;
+  if (hasUrlCredentials(url)) throw new ProvisioningError('ERROR_INVALID_PARAMETER', urlCredentialsRule('the URL'), { field: 'connection.url' });
   try {
     return new URL(url).hostname || undefined;
   } catch {
@@ -91,6 +99,22 @@ function ridOf(sid: string): number {
 }
 
 const stripUnc = (s: string): string => s.replace(/^\\\\/, '');
+
+/** The DN of the container holding `dn` (after its first unescaped comma). */
+function parentDn(dn: string): string {
+  for (let i = 0; i < dn.length; i++) {
+    if (dn[i] === '\\') i++;
+    else if (dn[i] === ',') return dn.slice(i + 1);
+  }
+  return '';
+}
+
+/** The safety rule on what NetUserGetInfo says (UF_* flags are userAccountControl's bits). */
+const kindOf = (user: NativeUser, sam: string): ObjectKind => ({ distinguishedName: '', samAccountName: user.name || sam, userAccountControl: user.flags });
+
+function checkNative(user: NativeUser, sam: string, action: GuardedAction, field: string): void {
+  assertComputerAccount(kindOf(user, sam), action, field);
+}
 
 function reusedAccountStays(): ProvisioningError {
   return new ProvisioningError(
@@ -158,27 +182,60 @@ export class NetapiBackend implements JoinBackend {
     const reuseIntoOu = params.options?.reuseAccount === true && typeof params.machineAccountOU === 'string' && params.machineAccountOU !== '';
     const directory = this.options.directory;
     const mover = directory?.moveAccount ? directory : undefined;
-    if (reuseIntoOu && !mover && skipSearch) throw reusedAccountStays();
-    if (reuseIntoOu && mover) {
-      // Moved first, so that a failed move leaves everything as it was.
-      const current = await mover.findBySamAccountName(sam, connection, params.domain);
-      if (current) await mover.moveAccount!(current, params.machineAccountOU!, connection, params.domain);
-    }
-
+    const reuse = params.options?.reuseAccount === true;
     const native = loadNetapi(this.options);
-    const { binary, existing, after } = native.withSession(credentials, (s) => {
-      // Windows answers NERR_UserExists itself; Samba silently takes the account over, so the
-      // search (which NETSETUP_PROVISION_SKIP_ACCOUNT_SEARCH turns off, as on Windows) is ours.
-      const existing = skipSearch ? null : s.getUser(server, sam);
-      if (existing && !params.options?.reuseAccount) {
-        throw new ProvisioningError('NERR_UserExists', `an account named ${sam} already exists; set reuseAccount to take it over`, {
-          field: 'machineName',
-        });
+    // Windows answers NERR_UserExists itself; Samba silently takes the account over, so the check
+    // is ours, and runs with skipAccountSearch too (one NetUserGetInfo): see the file comment.
+    const checkExisting = (s: NetapiSession): NativeUser | null => {
+      const existing = s.getUser(server, sam);
+      if (existing && !reuse) {
+        const what = whatItIs(kindOf(existing, sam));
+        const advice = what === null ? 'set reuseAccount to take it over' : `it ${what}; choose another name`;
+        throw new ProvisioningError('NERR_UserExists', `an account named ${sam} already exists; ${advice}`, { field: 'machineName' });
+      }
+      if (existing) checkNative(existing, sam, 'reuse', 'machineName');
+      if (existing && existing.flags & UacBits.ACCOUNTDISABLE && params.enableAccount !== true) {
+        // NetProvisionComputerAccount enables a reused account (Samba 4.17 seen: 4098 → 4096);
+        // someone disabled it on purpose, so it is not ours to undo without being asked.
+        throw new ProvisioningError(
+          'ERROR_ACCOUNT_DISABLED',
+          `${sam} is disabled, and NetProvisionComputerAccount would enable it; set enableAccount to re-enable it, or use the ldap backend, which reuses it and keeps it disabled`,
+          { field: 'enableAccount' },
+        );
       }
       if (existing && reuseIntoOu && !mover) throw reusedAccountStays();
-      const binary = s.provision(request);
-      return { binary, existing, after: s.getUser(server, sam) };
-    });
+      return existing;
+    };
+    if (reuseIntoOu && !mover && skipSearch) throw reusedAccountStays();
+    let moved: { from: string; to: AccountFacts } | undefined;
+    if (reuseIntoOu && mover) {
+      // Checked, then moved, before the call: a failed move leaves everything as it was.
+      const before = native.withSession(credentials, checkExisting);
+      const current = before ? await mover.findBySamAccountName(sam, connection, params.domain) : null;
+      if (current) {
+        const to = await mover.moveAccount!(current, params.machineAccountOU!, connection, params.domain);
+        if (to.distinguishedName !== current.distinguishedName) moved = { from: current.distinguishedName, to };
+      }
+    }
+
+    let done: { binary: Buffer; existing: NativeUser | null; after: NativeUser | null };
+    try {
+      done = native.withSession(credentials, (s) => {
+        const existing = checkExisting(s);
+        const binary = s.provision(request);
+        return { binary, existing, after: s.getUser(server, sam) };
+      });
+    } catch (e) {
+      if (!moved || !(e instanceof ProvisioningError)) throw e;
+      // Moved for nothing: put the account back, or say where it now is.
+      const { from, to } = moved;
+      const back = await mover!.moveAccount!(to, parentDn(from), connection, params.domain).then(
+        () => `the account was moved back to ${from}`,
+        () => `the account could not be moved back and is now at ${to.distinguishedName} (it was at ${from})`,
+      );
+      throw new ProvisioningError(e.errno, `${e.detail}; ${back}`, { field: e.field, cause: e });
+    }
+    const { binary, existing, after } = done;
 
     const parsed = parsePackage(binary);
     const facts = parsed.facts;
@@ -196,6 +253,7 @@ export class NetapiBackend implements JoinBackend {
       objectSid,
       rid: facts.rid || ridOf(objectSid),
       samAccountName: found?.samAccountName ?? sam,
+      ...(after ? { enabled: (after.flags & UacBits.ACCOUNTDISABLE) === 0 } : {}),
     };
     const domain: DomainFacts = {
       dnsDomainName: facts.domainInfo.dnsDomainName,
@@ -218,18 +276,26 @@ export class NetapiBackend implements JoinBackend {
     });
   }
 
-  /** NetUserGetInfo level 23 for `NAME$`; null when there is no such account. */
+  /** NetUserGetInfo level 23 for `NAME$`; null when there is no such account. Anything but a plain
+   *  workstation account (a DC, a user, a trust) is refused, ERROR_NO_TRUST_SAM_ACCOUNT. */
   async readAccountByName(samAccountName: string, connection: ConnectionSettings, dcName?: string): Promise<NetapiAccount | null> {
     const server = this.serverFor(connection, dcName);
     const user: NativeUser | null = loadNetapi(this.options).withSession(credentialsOf(connection), (s) => s.getUser(server, samAccountName));
     if (!user) return null;
+    checkNative(user, samAccountName, 'read', 'machineName');
     return { samAccountName: user.name || samAccountName, objectSid: user.sid, rid: ridOf(user.sid), userAccountControl: user.flags };
   }
 
-  /** NetUserDel; false when the account was already gone. */
+  /** NetUserDel of a plain workstation account (checked with NetUserGetInfo first, in the same
+   *  session; anything else is refused before NetUserDel); false when it was already gone. */
   async deleteAccountByName(samAccountName: string, connection: ConnectionSettings, dcName?: string): Promise<boolean> {
     const server = this.serverFor(connection, dcName);
-    return loadNetapi(this.options).withSession(credentialsOf(connection), (s) => s.deleteUser(server, samAccountName));
+    return loadNetapi(this.options).withSession(credentialsOf(connection), (s) => {
+      const user = s.getUser(server, samAccountName);
+      if (!user) return false;
+      checkNative(user, samAccountName, 'delete', 'machineName');
+      return s.deleteUser(server, samAccountName);
+    });
   }
 
   private directoryFor(field: string): AccountDirectory {
@@ -249,7 +315,7 @@ export class NetapiBackend implements JoinBackend {
     const native = await this.readAccountByName(found.samAccountName, connection);
     // The directory found it; NetApi has the last word on whether the account is there.
     if (!native) return null;
-    return { ...found, objectSid: native.objectSid, rid: native.rid };
+    return { ...found, objectSid: native.objectSid, rid: native.rid, enabled: (native.userAccountControl & UacBits.ACCOUNTDISABLE) === 0 };
   }
 
   async deleteAccount(objectGuid: string, connection: ConnectionSettings): Promise<void> {

@@ -6,9 +6,9 @@ import { ProvisioningError, WindowsCodes, type WindowsCodeName } from '../errors
 export const ERROR_CAN_NOT_COMPLETE = WindowsCodes.ERROR_CAN_NOT_COMPLETE;
 
 /** Windows says NERR_UserNotFound for an unknown account name; Samba says ERROR_NONE_MAPPED
- *  (its name-to-SID lookup finds nothing). */
+ *  (its name-to-SID lookup finds nothing), or ERROR_NO_SUCH_USER when the name is a group's. */
 export function isNoSuchAccount(status: number): boolean {
-  return status === WindowsCodes.NERR_UserNotFound || status === WindowsCodes.ERROR_NONE_MAPPED;
+  return status === WindowsCodes.NERR_UserNotFound || status === WindowsCodes.ERROR_NONE_MAPPED || status === WindowsCodes.ERROR_NO_SUCH_USER;
 }
 
 /** Removes every occurrence of each secret from a library's own message before we repeat it. */

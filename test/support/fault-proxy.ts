@@ -55,6 +55,57 @@ export interface SeenRequest {
   messageId: number;
 }
 
+/** A write request (add, modify, del, modDn) as the guard sees it. */
+export interface GuardedWrite {
+  op: 'add' | 'modify' | 'del' | 'modDn';
+  /** the entry it names, as the client sent it */
+  dn: string;
+  /** OIDs of the request's controls (e.g. tree delete 1.2.840.113556.1.4.805) */
+  controls: string[];
+  /** true when the guard refused it (the DC never saw it) */
+  refused: boolean;
+}
+
+/** Decides per write whether it may reach the DC; a refused one is answered with LDAP result 50
+ *  (insufficientAccessRights) by the proxy. For tests of what must never be written. */
+export type WriteGuard = (w: Omit<GuardedWrite, 'refused'>) => boolean;
+
+/** One BER TLV at `at`: its tag, where its content starts and how long it is. */
+function tlvAt(buf: Buffer, at: number): { tag: number; start: number; length: number } {
+  const tag = buf[at];
+  const first = buf[at + 1];
+  if (first < 0x80) return { tag, start: at + 2, length: first };
+  const n = first & 0x7f;
+  return { tag, start: at + 2 + n, length: buf.readUIntBE(at + 2, n) };
+}
+
+/** The DN and control OIDs of a write request message, or null for any other request. */
+export function parseWrite(msg: Buffer): Omit<GuardedWrite, 'refused'> | null {
+  const outer = tlvAt(msg, 0);
+  const id = tlvAt(msg, outer.start);
+  const opAt = id.start + id.length;
+  const op = tlvAt(msg, opAt);
+  const name = opByTag.get(op.tag);
+  if (name !== 'add' && name !== 'modify' && name !== 'del' && name !== 'modDn') return null;
+  // DelRequest is the DN itself; the others start with it as an OCTET STRING.
+  const dn = name === 'del' ? msg.subarray(op.start, op.start + op.length).toString('utf8') : (() => {
+    const d = tlvAt(msg, op.start);
+    return msg.subarray(d.start, d.start + d.length).toString('utf8');
+  })();
+  const controls: string[] = [];
+  const after = op.start + op.length;
+  if (after < outer.start + outer.length && msg[after] === 0xa0) {
+    const list = tlvAt(msg, after);
+    for (let at = list.start; at < list.start + list.length; ) {
+      const c = tlvAt(msg, at);
+      const oid = tlvAt(msg, c.start);
+      controls.push(msg.subarray(oid.start, oid.start + oid.length).toString('utf8'));
+      at = c.start + c.length;
+    }
+  }
+  return { op: name, dn, controls };
+}
+
 interface Pki {
   dir: string;
   caPem: string;
@@ -144,6 +195,9 @@ export interface FaultProxyOptions {
 
 export class FaultProxy {
   readonly seen: SeenRequest[] = [];
+  /** every write request seen while a guard was set, refused or not */
+  readonly writes: GuardedWrite[] = [];
+  private guard: WriteGuard | null = null;
   private rule: FaultRule | null = null;
   private busyLeft = 0;
   private connections = 0;
@@ -175,6 +229,11 @@ export class FaultProxy {
   setFault(rule: FaultRule | null): void {
     this.rule = rule;
     this.busyLeft = rule?.action === 'busy' ? (rule.times ?? 1) : 0;
+  }
+
+  /** Writes from now on pass only when `guard` says so (null: no guard). */
+  setGuard(guard: WriteGuard | null): void {
+    this.guard = guard;
   }
 
   /** Connections currently open through the proxy (client side). */
@@ -224,6 +283,15 @@ export class FaultProxy {
       const { messageId, tag } = parseMessage(m);
       const op = opByTag.get(tag) ?? 'unknown';
       this.seen.push({ connection: id, op, messageId });
+      const write = this.guard ? parseWrite(m) : null;
+      if (write && this.guard) {
+        const refused = !this.guard(write);
+        this.writes.push({ ...write, refused });
+        if (refused) {
+          client.write(resultMessage(messageId, doneTag[write.op] ?? 0x78, 50, 'fault proxy guard: this test may not write there'));
+          return;
+        }
+      }
       // Occurrences count the requests that match both the op and the condition.
       const candidate = rule !== null && op === rule.op && (!rule.match || rule.match(m));
       if (candidate) counts.set(rule.op, (counts.get(rule.op) ?? 0) + 1);
