@@ -1,6 +1,6 @@
 // The public API: the Pulumi resource, the provisioning library (LDAP and native backends),
 // unattend.xml rendering, the package codec, and the shared types and errors.
-export { OfflineJoinPackage, type OfflineJoinPackageArgs } from './resource';
+export { OfflineJoinPackage, type OfflineJoinPackageArgs } from './resource/resource';
 export {
   provision, provisionMany, readAccount, deleteAccount, validateParams, LdapBackend,
   optionBits, optionsFromBits, ProvisionOptionBits, type BatchOutcome, type ValidatedParams,
@@ -12,8 +12,8 @@ export { NetapiBackend, type NetapiBackendOptions } from './netapi';
 export { locateDc, orderSrv, srvName, type LocateOptions, type LocatedDc, type DcAttempt, type DcCandidate } from './directory/locator';
 export { backendFor, resolveBackendChoice, backendChoices, type BackendChoice } from './backend-choice';
 export { renderUnattendXml, renderUnattendXmlText, type UnattendArchitecture, type UnattendOptions } from './unattend';
-export type { PackageInputs, PackageOutputs } from './resource-state';
-export { configKeys, envKeys } from './resource-state';
+export type { PackageInputs, PackageOutputs } from './resource/state';
+export { configKeys, envKeys } from './resource/state';
 export * from './backend';
 export * from './errors';
 // The one rule on what may be touched, for callers that want to check an object themselves.

@@ -6,8 +6,8 @@ import { accountStatus, filetimeToIso, guardPackageStep, issuedFactsFrom, planSt
 import type { LogonFacts } from '../provider/backend';
 import { dnEqual, parentDn } from '../provider/directory/escape';
 import { ProvisioningError } from '../provider/errors';
-import { check, diff } from '../provider/resource-provider';
-import { canonicalDomain, instanceOwnerTag } from '../provider/resource-state';
+import { check, diff } from '../provider/resource/lifecycle';
+import { canonicalDomain, instanceOwnerTag } from '../provider/resource/state';
 
 describe('dnEqual: DNs compared as AD compares them', () => {
   it.each([

@@ -8,7 +8,7 @@ import { LocatorDns } from '../provider/directory/dns';
 import { DsFlags } from '../provider/directory/discovery';
 import { provision } from '../provider/provisioning';
 import { ProvisioningError } from '../provider/errors';
-import { connectionFields, connectionFromConfig, connectionFromEnv, mergeConnection } from '../provider/resource-state';
+import { connectionFields, connectionFromConfig, connectionFromEnv, mergeConnection } from '../provider/resource/state';
 import { checkSettings } from '../provider/directory/connection';
 import { parsePackage } from '../provider/odj';
 import { testDc } from './support/dc';

@@ -21,7 +21,7 @@ import { deleteAccount, guidToString, withLdap } from './support/ldap';
 import { requestOdjAndTestJoin } from './support/peers';
 import { FaultProxy } from './support/fault-proxy';
 import { ownerMarker } from '../provider/directory/ownership';
-import { instanceOwnerTag } from '../provider/resource-state';
+import { instanceOwnerTag } from '../provider/resource/state';
 import { readFileSync } from 'node:fs';
 
 const COUNT = 50;

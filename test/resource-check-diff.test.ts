@@ -3,8 +3,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { check, diff } from '../provider/resource-provider';
-import { connectionFromConfig, connectionFromEnv, mergeConnection, unknownValue } from '../provider/resource-state';
+import { check, diff } from '../provider/resource/lifecycle';
+import { connectionFromConfig, connectionFromEnv, mergeConnection, unknownValue } from '../provider/resource/state';
 import { opensslPfx, opensslRootCa, tempDir } from './certs-policies-fixtures';
 
 const base = { domain: 'odjtest.test', machineName: 'WEB01', __provider: 'exports.handler = …' };

@@ -74,7 +74,7 @@ afterAll(async () => {
 describe('the serialized provider', () => {
   it('is what the SDK serializer makes of the provider object, and holds no secret', async () => {
     const pulumi = loadNative('@pulumi/pulumi') as typeof import('@pulumi/pulumi');
-    const { offlineJoinProvider } = loadNative(join(outDir, 'provider', 'resource.js')) as typeof import('../provider/resource');
+    const { offlineJoinProvider } = loadNative(join(outDir, 'provider', 'resource', 'resource.js')) as typeof import('../provider/resource/resource');
     // Exactly dynamic.Resource's call (its variable is named `provider` too).
     const provider = offlineJoinProvider;
     const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });

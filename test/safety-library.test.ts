@@ -16,7 +16,7 @@ import { whatItIs } from '../provider/account-safety';
 import { readFileBounded, InputTooLargeError } from '../provider/bounded-read';
 import { ProvisioningError, windowsCodeName } from '../provider/errors';
 import { deleteAccount, LdapBackend, provision, readAccount } from '../provider/provisioning';
-import { check, del as resourceDelete, read as resourceRead } from '../provider/resource-provider';
+import { check, del as resourceDelete, read as resourceRead } from '../provider/resource/lifecycle';
 import { deleteByDn } from '../provider/directory/accounts';
 import { withDirectory } from '../provider/directory/connection';
 import { testDc } from './support/dc';

@@ -2,12 +2,12 @@
 // Output wrappers), and the pure rules over them: which fields replace, which update, which only
 // say how to reach the directory; where connection settings come from. No I/O except reading a CA
 // file named by config or environment.
-import type { AccountFacts, ConnectionSettings, DomainFacts, IssuedFacts, ProvisioningParams } from './backend';
-import { moveFields, rebuildFields, resetFields } from './account-lifecycle';
-import { dnEqual } from './directory/escape';
-import { connectionEnvKeys, isTrueFlag, splitServerList } from './connection-env';
-import { readFileBounded } from './bounded-read';
-import { Limits } from './limits';
+import type { AccountFacts, ConnectionSettings, DomainFacts, IssuedFacts, ProvisioningParams } from '../backend';
+import { moveFields, rebuildFields, resetFields } from '../account-lifecycle';
+import { dnEqual } from '../directory/escape';
+import { connectionEnvKeys, isTrueFlag, splitServerList } from '../connection-env';
+import { readFileBounded } from '../bounded-read';
+import { Limits } from '../limits';
 
 /** The resolved inputs, as the engine hands them to the provider: the provisioning parameters and
  *  the connection settings flattened into one object (declared once, in backend.ts), plus the

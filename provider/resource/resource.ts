@@ -3,11 +3,12 @@
 // Pulumi serializes the provider object below, with everything it captures, into the `__provider`
 // input, stores it in the state and evaluates it in its dynamic-provider host. So the provider is
 // a thin forwarder that captures only a list of module paths (strings): each call `require`s the
-// lifecycle module (resource-provider.ts, compiled) inside the host, where connections, the LDAP
-// stack and configured secrets live and die. No secret, connection or module graph is serialized.
+// lifecycle module (resource/lifecycle.ts, compiled, reached through its stable id
+// provider/resource-provider.js) inside the host, where connections, the LDAP stack and configured
+// secrets live and die. No secret, connection or module graph is serialized.
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
-import type { AccountFacts, DomainFacts, IssuedFacts, ProvisioningOptions } from './backend';
+import type { AccountFacts, DomainFacts, IssuedFacts, ProvisioningOptions } from '../backend';
 
 /** Where the host finds the compiled lifecycle module, tried in order. When this file runs as
  *  TypeScript source (ts-node, vitest) the compiled copy under dist/ is the one the host can load,
@@ -15,12 +16,12 @@ import type { AccountFacts, DomainFacts, IssuedFacts, ProvisioningOptions } from
  *  path no longer exists (another checkout), resolved from the host's working directory. */
 const lifecycleModules: string[] = [
   __filename.endsWith('.ts')
-    ? path.resolve(__dirname, '..', 'dist', 'provider', 'resource-provider.js')
-    : path.join(__dirname, 'resource-provider.js'),
+    ? path.resolve(__dirname, '..', '..', 'dist', 'provider', 'resource-provider.js')
+    : path.join(__dirname, '..', 'resource-provider.js'),
   'pulumi-offline-join/dist/provider/resource-provider.js',
 ];
 
-type Lifecycle = typeof import('./resource-provider');
+type Lifecycle = typeof import('../resource-provider');
 
 // Runs in the host: loads the lifecycle module on first call (require caches it).
 function lifecycle(): Lifecycle {
