@@ -10,7 +10,7 @@
 // - a reset (a new password was asked for, or there is no package to rebuild from) writes a new
 //   password; refused for an account that has logged on since its package was issued ("joined"),
 //   or whose password someone else changed, unless the caller says so explicitly.
-// No I/O here: the facts come from the directory (provisioning.ts inspectAccount) and from state.
+// No I/O here: the facts come from the directory (directory/backend.ts inspectAccount) and from state.
 import type { IssuedFacts, LogonFacts } from './backend';
 import { filetimeToIso } from './directory/accounts';
 import { ProvisioningError } from './errors';

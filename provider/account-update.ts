@@ -8,7 +8,7 @@ import { accountStatus, guardPackageStep, issuedFactsFrom, planSteps, type Accou
 import type { AccountFacts, AccountLocation, ConnectionSettings, IssuedFacts, JoinBackend, ProvisioningParams, ProvisionResult } from './backend';
 import { dnEqual, parentDn } from './directory/escape';
 import { ProvisioningError } from './errors';
-import { inspectAccount, moveAccountInto, rebuildPackage } from './provisioning';
+import { inspectAccount, moveAccountInto, rebuildPackage } from './directory/backend';
 
 /** What was issued for the account before this update. */
 export interface IssuedPackage {

@@ -6,7 +6,7 @@
 import type { JoinBackend } from './backend';
 import { ProvisioningError } from './errors';
 import { NetapiBackend, type NetapiBackendOptions } from './netapi';
-import { LdapBackend, ldapAccountDirectory } from './provisioning';
+import { LdapBackend, ldapAccountDirectory } from './directory/backend';
 
 export const backendChoices = ['auto', 'ldap', 'netapi'] as const;
 export type BackendChoice = (typeof backendChoices)[number];

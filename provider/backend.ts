@@ -1,5 +1,5 @@
 // The one interface both backends implement (directory/ over LDAP, netapi/ through koffi), and the
-// shapes that cross it. Validation and option handling live in provisioning.ts.
+// shapes that cross it. Validation lives in validation.ts, option bits in options.ts.
 
 /** How to reach and authenticate to the domain. The bind password is a secret. */
 export interface ConnectionSettings {

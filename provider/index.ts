@@ -1,11 +1,10 @@
 // The public API: the Pulumi resource, the provisioning library (LDAP and native backends),
 // unattend.xml rendering, the package codec, and the shared types and errors.
 export { OfflineJoinPackage, type OfflineJoinPackageArgs } from './resource/resource';
-export {
-  provision, provisionMany, readAccount, deleteAccount, validateParams, LdapBackend,
-  optionBits, optionsFromBits, ProvisionOptionBits, type BatchOutcome, type ValidatedParams,
-} from './provisioning';
-export { inspectAccount, readIssuedFacts, rebuildPackage, moveAccountInto, type LiveAccount } from './provisioning';
+export { provision, provisionMany, readAccount, deleteAccount, LdapBackend, type BatchOutcome } from './directory/backend';
+export { validateParams, type ValidatedParams } from './validation';
+export { optionBits, optionsFromBits, ProvisionOptionBits } from './options';
+export { inspectAccount, readIssuedFacts, rebuildPackage, moveAccountInto, type LiveAccount } from './directory/backend';
 export { updateAccount, type IssuedPackage, type UpdateRequest, type UpdateOutcome } from './account-update';
 export { planSteps, accountStatus, guardPackageStep, ALLOW_RESET_INPUT, type UpdateStep, type UpdatePlan, type AccountStatus } from './account-lifecycle';
 export { NetapiBackend, type NetapiBackendOptions } from './netapi';

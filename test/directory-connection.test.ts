@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DirectoryConnection, resolveUrl, withDirectory } from '../provider/directory/connection';
 import { ProvisioningError } from '../provider/errors';
-import { provision } from '../provider/provisioning';
+import { provision } from '../provider/directory/backend';
 import { testDc } from './support/dc';
 import { adminConnection, machineNames } from './support/ldap-backend';
 import { useSilentServer } from './support/silent-server';

@@ -15,7 +15,7 @@ import { startGssClient } from '../provider/directory/gssapi';
 import { SaslSocket, saslGssapiBind } from '../provider/directory/sasl-gssapi';
 import { ProvisioningError } from '../provider/errors';
 import { backendFor } from '../provider/backend-choice';
-import { provision } from '../provider/provisioning';
+import { provision } from '../provider/directory/backend';
 import { cleanEnv, scratch, useBuiltCli, type Run } from './cli-run';
 import { testDc } from './support/dc';
 import { keytabKeys, makeServiceAccount, useServiceAccount } from './support/kerberos';

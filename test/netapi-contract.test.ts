@@ -1,12 +1,12 @@
 // One suite of the JoinBackend contract, run against both backends where both apply here: the
 // LDAP backend, and the native backend through Samba's libnetapi as the public API's
-// backendFor('netapi') builds it (with the LDAP lookups provisioning.ts offers it for DNs and
+// backendFor('netapi') builds it (with the LDAP lookups directory/backend.ts offers it for DNs and
 // GUIDs). The directory's own word (support/ldap.ts) and Samba's join are the judges; both
 // backends must also report the same domain facts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JoinBackend, ProvisionResult } from '../provider/backend';
 import { backendFor } from '../provider/index';
-import { LdapBackend } from '../provider/provisioning';
+import { LdapBackend } from '../provider/directory/backend';
 import { testDc } from './support/dc';
 import { accountBySam, domainTruth } from './support/ldap';
 import { adminConnection, machineNames } from './support/ldap-backend';

@@ -14,7 +14,7 @@ import {
 } from '../provider/odj';
 import { HKEY_LOCAL_MACHINE, parseRegistryPol, RegTypes } from '../provider/odj/registry-pol';
 import { CERT_SYSTEM_STORE_LOCAL_MACHINE, sstCertificates } from '../provider/odj/sst';
-import { provision } from '../provider/provisioning';
+import { provision } from '../provider/directory/backend';
 import {
   caObjectAttributes, createGpo, deleteGpo, opensslPfx, opensslRootCa, polXml, sambaReadPol, sambaTool, sambaWritePol, tempDir, writeBytes,
 } from './certs-policies-fixtures';

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { provision, provisionMany } from '../provider/provisioning';
+import { provision, provisionMany } from '../provider/directory/backend';
 import { openDomain, provisionOne } from '../provider/directory/provision';
 import type { ProvisioningParams } from '../provider/backend';
 import { ProvisioningError } from '../provider/errors';

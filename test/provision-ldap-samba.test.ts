@@ -1,7 +1,7 @@
 // Our package next to Samba's own `net offlinejoin provision … reuse` for the same account: every
 // fact agrees except the password (and WIN7 Options, which Samba fixes at 6; see win7Options()).
 import { afterAll, describe, expect, it } from 'vitest';
-import { provision } from '../provider/provisioning';
+import { provision } from '../provider/directory/backend';
 import { parsePackage } from '../provider/odj';
 import { testDc } from './support/dc';
 import { randomBytes } from 'node:crypto';

@@ -1,7 +1,7 @@
 // End to end: our LDAP backend provisions against the real DC, Samba joins with the package, and
 // the DC accepts the password the package carries.
 import { afterAll, describe, expect, it } from 'vitest';
-import { provision, LdapBackend, findAccountByName } from '../provider/provisioning';
+import { provision, LdapBackend, findAccountByName } from '../provider/directory/backend';
 import { parsePackage } from '../provider/odj';
 import { testDc } from './support/dc';
 import { accountBySam, domainTruth } from './support/ldap';

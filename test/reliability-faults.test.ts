@@ -12,7 +12,7 @@ import type { ConnectionSettings, ProvisionResult } from '../provider/backend';
 import { ownerMarker } from '../provider/directory/ownership';
 import { connectionSlotUse } from '../provider/directory/slots';
 import { ProvisioningError } from '../provider/errors';
-import { provision } from '../provider/provisioning';
+import { provision } from '../provider/directory/backend';
 import { testDc } from './support/dc';
 import { FaultProxy, type FaultRule } from './support/fault-proxy';
 import { machineNames } from './support/ldap-backend';

@@ -10,7 +10,8 @@ import type { ConnectionSettings, ProvisioningParams } from '../provider/backend
 import { escapeDnValue, formatDn, parseDn } from '../provider/directory/escape';
 import { ProvisioningError } from '../provider/errors';
 import { Limits } from '../provider/limits';
-import { findAccountByName, provision, readAccount, validateParams } from '../provider/provisioning';
+import { findAccountByName, provision, readAccount } from '../provider/directory/backend';
+import { validateParams } from '../provider/validation';
 import { testDc } from './support/dc';
 import { FaultProxy } from './support/fault-proxy';
 import { adminConnection, machineNames } from './support/ldap-backend';

@@ -14,7 +14,7 @@ import { findRepoRoot, startHost, type ProviderHost, type Props } from '../examp
 import { buildAndProbe } from './support/provider-probe';
 import { connectionSlotUse } from '../provider/directory/slots';
 import { Limits } from '../provider/limits';
-import { deleteAccount as deleteByGuid, provision } from '../provider/provisioning';
+import { deleteAccount as deleteByGuid, provision } from '../provider/directory/backend';
 import { testDc } from './support/dc';
 import { adminConnection } from './support/ldap-backend';
 import { deleteAccount, guidToString, withLdap } from './support/ldap';

@@ -13,7 +13,7 @@ import type { ConnectionSettings, ProvisionResult } from '../provider/backend';
 import { ownerMarker } from '../provider/directory/ownership';
 import { ProvisioningError } from '../provider/errors';
 import { parsePackage } from '../provider/odj';
-import { provision } from '../provider/provisioning';
+import { provision } from '../provider/directory/backend';
 import { testDc } from './support/dc';
 import { FaultProxy } from './support/fault-proxy';
 import { findRepoRoot } from '../examples/runner/engine';

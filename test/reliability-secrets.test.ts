@@ -17,7 +17,7 @@ import type { ConnectionSettings, ProvisionResult } from '../provider/backend';
 import { DirectoryConnection } from '../provider/directory/connection';
 import { ProvisioningError } from '../provider/errors';
 import { parsePackage } from '../provider/odj';
-import { provision } from '../provider/provisioning';
+import { provision } from '../provider/directory/backend';
 import { isSecretField, REDACTED, redactObject, Secret, secret, withSecretFile } from '../provider/secret';
 import { testDc } from './support/dc';
 import { FaultProxy } from './support/fault-proxy';

@@ -15,7 +15,7 @@ import { backendFor } from '../provider/backend-choice';
 import { whatItIs } from '../provider/account-safety';
 import { readFileBounded, InputTooLargeError } from '../provider/bounded-read';
 import { ProvisioningError, windowsCodeName } from '../provider/errors';
-import { deleteAccount, LdapBackend, provision, readAccount } from '../provider/provisioning';
+import { deleteAccount, LdapBackend, provision, readAccount } from '../provider/directory/backend';
 import { check, del as resourceDelete, read as resourceRead } from '../provider/resource/lifecycle';
 import { deleteByDn } from '../provider/directory/accounts';
 import { withDirectory } from '../provider/directory/connection';

@@ -3,7 +3,7 @@
 // Refuses anything that is not a plain computer account (account-safety.ts).
 import type { ProvisioningParams } from '../backend';
 import { ProvisioningError } from '../errors';
-import { validateParams } from '../provisioning';
+import { validateParams } from '../validation';
 import { checkedAccount, deleteByDn, findAccountByGuid, findAccountBySamName, type FoundAccount } from '../directory/accounts';
 import { reachDomainDc } from '../directory/provision';
 import { readRootDse } from '../directory/discovery';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ConnectionSettings, ProvisioningParams, ProvisionResult } from '../backend';
 import { ProvisioningError } from '../errors';
 import { packageToFileForm } from '../odj/text';
-import { validateParams, type ValidatedParams } from '../provisioning';
+import { validateParams, type ValidatedParams } from '../validation';
 import { deleteByDn } from '../directory/accounts';
 import { openDomain, provisionOne } from '../directory/provision';
 import { bool, list, nonEmpty, parse, type Parsed } from './args';

@@ -26,7 +26,7 @@ export interface DomainRequest {
   site?: string;
 }
 
-/** One machine, already validated by provisioning.ts. */
+/** One machine, already validated by validation.ts. */
 export interface AccountRequest {
   machineName: string;
   machineAccountOU?: string;

@@ -4,7 +4,7 @@
 // What NetApi can and cannot tell: the package gives the domain and DC facts, the account's RID
 // and SID; NetUserGetInfo level 23 confirms the account and its SID. No NetUserGetInfo level has
 // the distinguished name or the objectGUID, so those come from an AccountDirectory when one is
-// given (provisioning.ts wires the LDAP lookups) and are empty strings otherwise. For the same
+// given (directory/backend.ts wires the LDAP lookups) and are empty strings otherwise. For the same
 // reason readAccount/deleteAccount, which name the account by objectGUID, need the directory;
 // readAccountByName/deleteAccountByName work with NetApi alone.
 //

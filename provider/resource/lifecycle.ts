@@ -10,7 +10,8 @@ import { dnEqual, parentDn } from '../directory/escape';
 import { isOwnerMarker, ownerMarker } from '../directory/ownership';
 import { ProvisioningError } from '../errors';
 import { hasUrlCredentials, urlCredentialsRule } from '../credential-text';
-import { inspectAccount, LdapBackend, validateParams } from '../provisioning';
+import { inspectAccount, LdapBackend } from '../directory/backend';
+import { validateParams } from '../validation';
 import {
   changedFields,
   connectionFields,

@@ -1,0 +1,163 @@
+// The core's check of NetCreateProvisioningPackage's parameters, for every backend and face: each
+// violation names the field and the rule; the OU comes back re-escaped, the option bits named.
+import type { ProvisioningOptions, ProvisioningParams } from './backend';
+import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './directory/escape';
+import { Limits } from './limits';
+import type { AccountRequest, DomainRequest } from './directory/provision';
+import { ProvisioningError } from './errors';
+import { validateContentParams } from './content-params';
+import { optionBits, ProvisionOptionBits } from './options';
+import type { JoinProvider2 } from './odj';
+
+/**
+ * ODJ_WIN7BLOB.Options. Microsoft's IDL page says "must be set to zero"; Samba writes 6 with a
+ * comment that Windows Server 2019 "always sets 6"; the Windows Server 2019 package in our test
+ * vectors, made with the default-password option alone, carries 4 = NETSETUP_PROVISION_USE_DEFAULT_PASSWORD.
+ * So Windows writes the dwProvisionOptions of the call (Samba's 6 is what a reuse + default
+ * password call gives). We do what Windows does: the caller's documented option bits. Samba's
+ * consumer ignores the field, so joins work either way; this keeps our packages telling the truth.
+ */
+export function win7Options(options: ProvisioningOptions = {}): number {
+  return optionBits(options);
+}
+
+export const invalid = (field: string, rule: string): ProvisioningError => new ProvisioningError('ERROR_INVALID_PARAMETER', rule, { field });
+
+const DNS_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+function isDnsName(name: string): boolean {
+  const n = name.replace(/\.$/, '');
+  return n.length > 0 && n.length <= Limits.dnsNameChars && n.split('.').every((l) => DNS_LABEL.test(l));
+}
+
+/** A computer name both NetBIOS and DNS accept: 1–15 letters, digits and inner hyphens, not all
+ *  digits. Stricter than NetBIOS alone on purpose: the name becomes a DNS host name and SPNs too. */
+export function checkMachineName(name: unknown, field = 'machineName'): string {
+  if (typeof name !== 'string' || name.length === 0) throw invalid(field, 'is required');
+  // NAME$ is the account's sAMAccountName; the computer name is NAME.
+  if (/^[A-Za-z0-9-]{1,15}\$$/.test(name)) throw invalid(field, `is the computer's name without the $ of its account name: ${name.slice(0, -1)}, not ${name}`);
+  if (name.length > Limits.machineNameChars) throw invalid(field, `must be at most ${Limits.machineNameChars} characters (a NetBIOS computer name)`);
+  if (!DNS_LABEL.test(name)) throw invalid(field, 'may hold only ASCII letters, digits and inner hyphens');
+  if (/^[0-9]+$/.test(name)) throw invalid(field, 'must not be all digits');
+  return name;
+}
+
+/** An OU DN holds containers only (OU, CN, DC), one attribute per RDN, bounded (limits.ts), no
+ *  control characters: anything else is not where computer accounts go, and may be an injection. */
+function checkOuRdns(ou: ReturnType<typeof parseDn>): void {
+  if (ou.length > Limits.ouDnRdns) throw invalid('machineAccountOU', `must have at most ${Limits.ouDnRdns} components`);
+  for (const rdn of ou) {
+    if (rdn.length !== 1) throw invalid('machineAccountOU', "must not use multi-valued RDNs ('+')");
+    const [{ type, value }] = rdn;
+    if (!/^(OU|CN|DC)$/i.test(type)) throw invalid('machineAccountOU', `may name only OU=, CN= and DC= components, not ${type.slice(0, 20)}=`);
+    if (value === '' || value.length > Limits.rdnValueChars) throw invalid('machineAccountOU', `component values must be 1 to ${Limits.rdnValueChars} characters`);
+    if (/[\u0000-\u001f\u007f]/.test(value)) throw invalid('machineAccountOU', 'must not contain control characters');
+  }
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** ownerTag: any non-empty text up to Limits.ownerTagChars; only its hash reaches the directory. */
+function checkOwnerTag(tag: unknown): string | undefined {
+  if (tag === undefined || tag === null) return undefined;
+  if (typeof tag !== 'string' || tag.length === 0 || tag.length > Limits.ownerTagChars) {
+    throw invalid('ownerTag', `must be a string of 1 to ${Limits.ownerTagChars} characters`);
+  }
+  return tag;
+}
+
+/** machineAccountOU checked (a DN inside the domain, containers only, bounded) and re-escaped:
+ *  what goes on the wire is the DN as we parsed it, never the caller's text, which a server might
+ *  parse differently from us. */
+export function checkOu(raw: unknown, domain: string, downlevelPrivSupport = false): string {
+  if (typeof raw !== 'string') throw invalid('machineAccountOU', 'must be a DN');
+  if (raw.length > Limits.ouDnChars) throw invalid('machineAccountOU', `must be at most ${Limits.ouDnChars} characters`);
+  // A lone surrogate would silently become U+FFFD on the way to UTF-8: another DN than the one given.
+  if (LONE_SURROGATE.test(raw)) throw invalid('machineAccountOU', 'is not well-formed Unicode');
+  let ou;
+  try {
+    ou = parseDn(raw);
+  } catch (e) {
+    if (e instanceof DnSyntaxError) throw invalid('machineAccountOU', `is not a valid DN (${e.message})`);
+    throw e;
+  }
+  if (domain.includes('.')) {
+    const base = parseDn(domainToDn(domain));
+    if (ou.length <= base.length || !isDnWithin(ou, base)) throw invalid('machineAccountOU', `must be a full DN inside the domain (ending in ${domainToDn(domain)})`);
+  }
+  if (downlevelPrivSupport) throw invalid('machineAccountOU', 'is not supported with downlevelPrivSupport');
+  checkOuRdns(ou);
+  return formatDn(ou);
+}
+
+export interface ValidatedParams {
+  domain: DomainRequest;
+  account: AccountRequest;
+  options: ProvisioningOptions;
+}
+
+/** Check params as NetCreateProvisioningPackage documents them; each violation is ERROR_INVALID_PARAMETER
+ *  (or ERROR_NOT_SUPPORTED for what this backend does not do yet) naming the field. */
+export function validateParams(params: ProvisioningParams): ValidatedParams {
+  if (params === null || typeof params !== 'object') throw invalid('params', 'is required');
+  const domain = typeof params.domain === 'string' ? params.domain.trim().replace(/\.$/, '') : '';
+  if (!domain) throw invalid('domain', 'is required');
+  const isNetbiosDomain = !domain.includes('.');
+  if (isNetbiosDomain ? !/^[A-Za-z0-9][A-Za-z0-9-]{0,14}$/.test(domain) : !isDnsName(domain)) {
+    throw invalid('domain', 'must be a DNS domain name or a NetBIOS domain name');
+  }
+  const machineName = checkMachineName(params.machineName);
+  const options = params.options ?? {};
+  for (const [k, v] of Object.entries(options)) {
+    if (!(k in ProvisionOptionBits)) throw invalid(`options.${k}`, 'is not a provisioning option');
+    if (v !== undefined && typeof v !== 'boolean') throw invalid(`options.${k}`, 'must be true or false');
+  }
+  let dcName: string | undefined;
+  if (params.dcName !== undefined && params.dcName !== null && params.dcName !== '') {
+    dcName = String(params.dcName).replace(/^\\\\/, '');
+    if (!isDnsName(dcName) && !/^\d{1,3}(\.\d{1,3}){3}$/.test(dcName)) throw invalid('dcName', 'must be a DC host name or IPv4 address');
+  }
+  if (options.skipAccountSearch && !dcName) throw invalid('options.skipAccountSearch', 'is only valid with dcName');
+  const ouGiven = params.machineAccountOU !== undefined && params.machineAccountOU !== null && params.machineAccountOU !== '';
+  const machineAccountOU = ouGiven ? checkOu(params.machineAccountOU, domain, options.downlevelPrivSupport) : undefined;
+  const ownerTag = checkOwnerTag(params.ownerTag);
+  if (params.enableAccount !== undefined && params.enableAccount !== null && typeof params.enableAccount !== 'boolean') throw invalid('enableAccount', 'must be true or false');
+  const enableAccount = params.enableAccount === true;
+  // Certificates and policies: checked here, fetched after discovery (directory/package-content.ts).
+  const content = validateContentParams(params, options);
+  let joinProvider2: JoinProvider2 | undefined;
+  const { netbiosName, siteName, primaryDnsDomain } = params;
+  if (netbiosName !== undefined && netbiosName !== null) checkMachineName(netbiosName, 'netbiosName');
+  if (siteName !== undefined && siteName !== null) {
+    // Site names are RDN values under CN=Sites; keep them to what AD's site dialog accepts.
+    if (typeof siteName !== 'string' || !/^[A-Za-z0-9-]{1,63}$/.test(siteName)) throw invalid('siteName', 'must be 1–63 letters, digits or hyphens');
+  }
+  if (primaryDnsDomain !== undefined && primaryDnsDomain !== null && (typeof primaryDnsDomain !== 'string' || !isDnsName(primaryDnsDomain))) {
+    throw invalid('primaryDnsDomain', 'must be a DNS domain name');
+  }
+  if (options.persistentSite && !siteName) throw invalid('options.persistentSite', 'needs siteName');
+  if (netbiosName || siteName || primaryDnsDomain || options.persistentSite) {
+    joinProvider2 = {
+      flags: options.persistentSite ? 1 : 0, // OP_JP2_FLAG_PERSISTENTSITE
+      netbiosName: netbiosName ?? null,
+      siteName: siteName ?? null,
+      primaryDnsDomain: primaryDnsDomain ?? null,
+    };
+  }
+  return {
+    domain: { domain, dcName, ...(typeof siteName === 'string' ? { site: siteName } : {}) },
+    options,
+    account: {
+      machineName,
+      machineAccountOU,
+      reuseAccount: !!options.reuseAccount,
+      enableAccount,
+      useDefaultPassword: !!options.useDefaultPassword,
+      skipAccountSearch: !!options.skipAccountSearch,
+      win7Options: win7Options(options),
+      ...(joinProvider2 ? { joinProvider2 } : {}),
+      ...(ownerTag !== undefined ? { ownerTag } : {}),
+      ...(content ? { content } : {}),
+    },
+  };
+}
