@@ -39,7 +39,7 @@ export interface UpdateOutcome {
   status: AccountStatus;
 }
 
-/** `where`: the DC that holds the account, asked first (account-dc.ts); every step then runs on the
+/** `where`: the DC that holds the account, asked first (directory/account-dc.ts); every step then runs on the
  *  DC that found it, never on whatever DC a locator would pick, which may not have it yet. */
 export async function updateAccount(
   backend: JoinBackend,

@@ -7,7 +7,7 @@ import { accountFacts, checkedAccount, deleteAccountByGuid, findAccountByGuid, f
 import { openDomain, provisionAccounts, rebuildOne, type DomainRequest } from './provision';
 import { PackageFormatError, parsePackage } from '../odj';
 import { ProvisioningError } from '../errors';
-import { notProofOfAbsence, withAccountDc } from '../account-dc';
+import { notProofOfAbsence, withAccountDc } from './account-dc';
 import type { GuardedAction } from '../account-safety';
 import { issuedFactsFrom } from '../account-lifecycle';
 import { checkOu, invalid, validateParams, type ValidatedParams } from '../validation';

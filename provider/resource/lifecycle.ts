@@ -47,7 +47,7 @@ function connectionForState(state: Partial<PackageOutputs>): ConnectionSettings 
   return mergeConnection(configured, connectionFromEnv(process.env), connectionOf(state));
 }
 
-/** The DC that holds the account, asked first about it (account-dc.ts): the one recorded, else
+/** The DC that holds the account, asked first about it (directory/account-dc.ts): the one recorded, else
  *  (state from before accountDc) the DC that set the package's password or made the package, else
  *  the named DC. */
 function accountLocation(state: Partial<PackageOutputs>, onDc?: (dc: string) => void): AccountLocation {

@@ -3,11 +3,11 @@
 // "no such object" from any other DC is not proof that the account is gone: a read or delete that
 // could only ask another DC, and did not find the account there, fails instead of reporting
 // "gone" (a Pulumi refresh would otherwise drop from state an account that still exists).
-import type { AccountLocation, ConnectionSettings } from './backend';
-import { ProvisioningError } from './errors';
-import { DirectoryConnection, withDirectory } from './directory/connection';
-import { readRootDse } from './directory/discovery';
-import { locateDc, reachDc } from './directory/locator';
+import type { AccountLocation, ConnectionSettings } from '../backend';
+import { ProvisioningError } from '../errors';
+import { DirectoryConnection, withDirectory } from './connection';
+import { readRootDse } from './discovery';
+import { locateDc, reachDc } from './locator';
 
 export interface AccountDc {
   conn: DirectoryConnection;
