@@ -46,7 +46,7 @@ export const WindowsCodes = {
   ERROR_PASSWORD_MUST_CHANGE: 1907,
   ERROR_ACCOUNT_LOCKED_OUT: 1909,
   ERROR_NO_SUCH_USER: 1317,
-  // The safety rule (account-safety.ts): the object is not a workstation trust (computer) account.
+  // The safety rule (account/safety.ts): the object is not a workstation trust (computer) account.
   ERROR_NO_TRUST_SAM_ACCOUNT: 1787,
   NERR_DCNotFound: 2453,
   // TLS verification failures, named as Schannel reports them on Windows.

@@ -5,8 +5,8 @@ export { provision, provisionMany, readAccount, deleteAccount, LdapBackend, type
 export { validateParams, type ValidatedParams } from './validation';
 export { optionBits, optionsFromBits, ProvisionOptionBits } from './options';
 export { inspectAccount, readIssuedFacts, rebuildPackage, moveAccountInto, type LiveAccount } from './directory/backend';
-export { updateAccount, type IssuedPackage, type UpdateRequest, type UpdateOutcome } from './account-update';
-export { planSteps, accountStatus, guardPackageStep, ALLOW_RESET_INPUT, type UpdateStep, type UpdatePlan, type AccountStatus } from './account-lifecycle';
+export { updateAccount, type IssuedPackage, type UpdateRequest, type UpdateOutcome } from './account/update';
+export { planSteps, accountStatus, guardPackageStep, ALLOW_RESET_INPUT, type UpdateStep, type UpdatePlan, type AccountStatus } from './account/lifecycle';
 export { NetapiBackend, type NetapiBackendOptions } from './netapi';
 export { locateDc, orderSrv, srvName, type LocateOptions, type LocatedDc, type DcAttempt, type DcCandidate } from './directory/locator';
 export { backendFor, resolveBackendChoice, backendChoices, type BackendChoice } from './backend-choice';
@@ -16,6 +16,6 @@ export { configKeys, envKeys } from './resource/state';
 export * from './backend';
 export * from './errors';
 // The one rule on what may be touched, for callers that want to check an object themselves.
-export { whatItIs, UacBits, DELETABLE_CHILD_CLASSES, type ObjectKind } from './account-safety';
+export { whatItIs, UacBits, DELETABLE_CHILD_CLASSES, type ObjectKind } from './account/safety';
 export * from './odj';
 export { summarizeSst, describeSst, describePolicyValue, type CertificateSummary, type SstSummary } from './content-view';

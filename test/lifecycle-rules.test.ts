@@ -1,8 +1,8 @@
-// The pure rules of the account lifecycle (provider/account-lifecycle.ts), DN comparison as AD
+// The pure rules of the account lifecycle (provider/account/lifecycle.ts), DN comparison as AD
 // does it (escape.ts dnEqual), and the diff's canonical domain and OU forms. The engine-level
 // behaviour against the DC is in resource-lifecycle.test.ts.
 import { describe, expect, it } from 'vitest';
-import { accountStatus, filetimeToIso, guardPackageStep, issuedFactsFrom, planSteps } from '../provider/account-lifecycle';
+import { accountStatus, filetimeToIso, guardPackageStep, issuedFactsFrom, planSteps } from '../provider/account/lifecycle';
 import type { LogonFacts } from '../provider/backend';
 import { dnEqual, parentDn } from '../provider/directory/escape';
 import { ProvisioningError } from '../provider/errors';

@@ -12,7 +12,7 @@ import { Attribute, Change } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ConnectionSettings } from '../provider/backend';
 import { backendFor } from '../provider/backend-choice';
-import { whatItIs } from '../provider/account-safety';
+import { whatItIs } from '../provider/account/safety';
 import { readFileBounded, InputTooLargeError } from '../provider/bounded-read';
 import { ProvisioningError, windowsCodeName } from '../provider/errors';
 import { deleteAccount, LdapBackend, provision, readAccount } from '../provider/directory/backend';

@@ -1,6 +1,6 @@
 // `odj delete`: remove computer accounts by name or objectGUID over one connection, with the child
 // objects computers carry (BitLocker, TPM, service connection points; never a tree delete).
-// Refuses anything that is not a plain computer account (account-safety.ts).
+// Refuses anything that is not a plain computer account (account/safety.ts).
 import type { ProvisioningParams } from '../backend';
 import { ProvisioningError } from '../errors';
 import { validateParams } from '../validation';

@@ -3,7 +3,7 @@
 // a message.
 import { Attribute, Change, EqualityFilter } from 'ldapts';
 import type { AccountFacts, LogonFacts } from '../backend';
-import { assertComputerAccount, isDeletableChild, UacBits, type GuardedAction } from '../account-safety';
+import { assertComputerAccount, isDeletableChild, UacBits, type GuardedAction } from '../account/safety';
 import { ProvisioningError } from '../errors';
 import type { DirectoryConnection } from './connection';
 import { guidFromBytes, guidToBytes, sidFromBytes } from './discovery';
@@ -26,7 +26,7 @@ const ACCOUNT_ATTRIBUTES = ['distinguishedName', 'objectGUID', 'objectSid', 'sAM
 const BINARY = ['objectGUID', 'objectSid'];
 
 /** Any object found by name, GUID or DN: what it is (objectClasses, userAccountControl) comes with
- *  it, so that account-safety.ts can refuse it before anything is done to it. */
+ *  it, so that account/safety.ts can refuse it before anything is done to it. */
 export interface FoundAccount extends AccountFacts {
   userAccountControl: number;
   objectClasses: string[];
@@ -100,7 +100,7 @@ export async function readLogonFacts(conn: DirectoryConnection, dn: string, dcNa
   };
 }
 
-/** The object, refused unless it is a plain computer account (account-safety.ts) whose GUID and SID
+/** The object, refused unless it is a plain computer account (account/safety.ts) whose GUID and SID
  *  we can read. */
 export function checkedAccount(found: FoundAccount, action: GuardedAction, field: string): FoundAccount {
   assertComputerAccount(found, action, field);
@@ -284,7 +284,7 @@ export async function reuseAccount(conn: DirectoryConnection, existing: FoundAcc
 }
 
 /** Delete a computer account without the tree-delete control. One subtree search reads the
- *  object itself (refused unless it is a plain computer account, account-safety.ts) and its
+ *  object itself (refused unless it is a plain computer account, account/safety.ts) and its
  *  children; only children a computer normally carries (DELETABLE_CHILD_CLASSES) are deleted, one
  *  by one, deepest first; any other child stops the delete before anything is removed. */
 export async function deleteByDn(conn: DirectoryConnection, dn: string): Promise<void> {

@@ -8,8 +8,8 @@ import { openDomain, provisionAccounts, rebuildOne, type DomainRequest } from '.
 import { PackageFormatError, parsePackage } from '../odj';
 import { ProvisioningError } from '../errors';
 import { notProofOfAbsence, withAccountDc } from './account-dc';
-import type { GuardedAction } from '../account-safety';
-import { issuedFactsFrom } from '../account-lifecycle';
+import type { GuardedAction } from '../account/safety';
+import { issuedFactsFrom } from '../account/lifecycle';
 import { checkOu, invalid, validateParams, type ValidatedParams } from '../validation';
 
 export type BatchOutcome = { ok: true; result: ProvisionResult } | { ok: false; error: ProvisioningError };
@@ -54,7 +54,7 @@ function targetOf(connection: ConnectionSettings, host?: string): { host: string
 
 /** The computer account with that sAMAccountName anywhere in the domain, or null (for the native
  *  backend, which cannot see DNs and GUIDs). Anything but a plain computer account is refused
- *  (account-safety.ts). */
+ *  (account/safety.ts). */
 export async function findAccountByName(samAccountName: string, connection: ConnectionSettings, domain: string): Promise<AccountFacts | null> {
   // 256: AD's rangeUpper for sAMAccountName; the value is escaped into the filter, never syntax.
   if (typeof samAccountName !== 'string' || samAccountName.length === 0 || samAccountName.length > 256) throw invalid('samAccountName', 'must be 1 to 256 characters');

@@ -5,7 +5,7 @@ import type { AccountFacts, ConnectionSettings, IssuedFacts, ProvisionResult } f
 import { ProvisioningError } from '../errors';
 import { buildPackage, packageToText, type JoinProvider2, type PackageFacts } from '../odj';
 import { createAccount, deleteByDn, filetimeToIso, findAccountBySamName, loggedOnSincePasswordSet, readLogonFacts, reuseAccount, type FoundAccount } from './accounts';
-import { whatItIs } from '../account-safety';
+import { whatItIs } from '../account/safety';
 import { DEFAULT_TIMEOUT_MS, DirectoryConnection } from './connection';
 import { completeDiscovery, pingDomainController, type Discovery, type NetlogonSamLogonResponseEx } from './discovery';
 import { LocatorDns } from './dns';
@@ -253,7 +253,7 @@ async function isOwnOrphan(conn: DirectoryConnection, existing: FoundAccount, re
 }
 
 /** NERR_UserExists unless the caller asked for reuse; reuseAccount itself refuses anything but a
- *  plain computer account (account-safety.ts), so the advice to reuse is given only for one. */
+ *  plain computer account (account/safety.ts), so the advice to reuse is given only for one. */
 function refuseExisting(existing: FoundAccount, req: AccountRequest, sam: string): void {
   if (req.reuseAccount) return;
   const what = whatItIs(existing);

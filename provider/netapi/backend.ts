@@ -13,7 +13,7 @@
 // (the LDAP backend refuses an existing name then as well; taking over a machine's account by
 // surprise breaks that machine). Every account touched (reused, moved, read, deleted) is first
 // checked with NetUserGetInfo's flags (and by the directory when it has one): only a plain
-// workstation trust account, never a DC, RODC, trust or user account (account-safety.ts). A
+// workstation trust account, never a DC, RODC, trust or user account (account/safety.ts). A
 // disabled account is not reused without enableAccount: NetProvisionComputerAccount enables it.
 // A wrong password given with a `user@realm` name comes back from Samba 4.17 as ERROR_NOT_FOUND
 // (1168), with `DOMAIN\user` or a bare name as ERROR_LOGON_FAILURE (1326). Without dcName, Samba
@@ -33,7 +33,7 @@ import type {
   ProvisionResult,
   ProvisioningParams,
 } from '../backend';
-import { assertComputerAccount, UacBits, whatItIs, type GuardedAction, type ObjectKind } from '../account-safety';
+import { assertComputerAccount, UacBits, whatItIs, type GuardedAction, type ObjectKind } from '../account/safety';
 import { ProvisioningError } from '../errors';
 import { hasUrlCredentials, urlCredentialsRule } from '../credential-text';
 import { parsePackage } from '../odj';

@@ -4,8 +4,8 @@
 // configured (stack config), which must never reach the `__provider` string.
 import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from '@pulumi/pulumi/dynamic';
 import type { AccountLocation, ConnectionSettings, JoinBackend, ProvisioningParams, ProvisionResult } from '../backend';
-import { accountStatus, planSteps } from '../account-lifecycle';
-import { updateAccount } from '../account-update';
+import { accountStatus, planSteps } from '../account/lifecycle';
+import { updateAccount } from '../account/update';
 import { dnEqual, parentDn } from '../directory/escape';
 import { isOwnerMarker, ownerMarker } from '../directory/ownership';
 import { ProvisioningError } from '../errors';
@@ -181,7 +181,7 @@ export async function check(olds: Record<string, unknown>, news: Record<string, 
 // ---- diff ----
 
 /** What an update from olds to news does: 'create' (no olds), 'replace', 'none', or its steps
- *  joined with '+' (move, rebuild, reset; account-lifecycle.ts). */
+ *  joined with '+' (move, rebuild, reset; account/lifecycle.ts). */
 function plannedChange(olds: Partial<PackageOutputs>, news: Partial<PackageInputs>): string {
   if (olds.domain === undefined && olds.machineName === undefined) return 'create';
   const c = changedFields(olds, news);

@@ -3,7 +3,7 @@
 // say how to reach the directory; where connection settings come from. No I/O except reading a CA
 // file named by config or environment.
 import type { AccountFacts, ConnectionSettings, DomainFacts, IssuedFacts, ProvisioningParams } from '../backend';
-import { moveFields, rebuildFields, resetFields } from '../account-lifecycle';
+import { moveFields, rebuildFields, resetFields } from '../account/lifecycle';
 import { dnEqual } from '../directory/escape';
 import { connectionEnvKeys, isTrueFlag, splitServerList } from '../connection-env';
 import { readFileBounded } from '../bounded-read';
@@ -19,7 +19,7 @@ export interface PackageInputs extends ProvisioningParams, ConnectionSettings {
    *  reason for a diff: it only matters between a failed create and its retry. */
   ownerTag?: string;
   /** Lets an update reset the password of an account that has logged on since its package was
-   *  issued, or whose password was changed elsewhere (account-lifecycle.ts). Never a reason for a
+   *  issued, or whose password was changed elsewhere (account/lifecycle.ts). Never a reason for a
    *  diff on its own: set it for the one update that needs it, then remove it. */
   allowPasswordResetAfterJoin?: boolean;
   /** Re-enable an account an administrator disabled, when the package is issued (create or a
@@ -59,7 +59,7 @@ export interface PackageOutputs extends PackageInputs, AccountFacts {
 /** A changed value here means another computer account: replace. */
 export const replaceFields = ['domain', 'machineName'] as const;
 /** A changed value here means the same account, moved, rebuilt or reset: update in place
- *  (account-lifecycle.ts says which field does what). */
+ *  (account/lifecycle.ts says which field does what). */
 export const updateFields = [...moveFields, ...rebuildFields, ...resetFields] as const;
 /** How to reach the directory; a change here touches neither the account nor the package. */
 export const connectionFields = ['url', 'startTls', 'bindUser', 'bindPassword', 'caCerts', 'insecureSkipTlsVerify', 'timeoutMs', 'auth', 'keytab', 'dnsServers'] as const;

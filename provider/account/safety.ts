@@ -7,7 +7,7 @@
 // The code is ERROR_NO_TRUST_SAM_ACCOUNT (1787, "the SAM database does not have a computer account
 // for this workstation trust relationship"): what we need is a workstation trust account, and the
 // object is not one. It is the same code on every path (library, CLI, resource, native backend).
-import { ProvisioningError } from './errors';
+import { ProvisioningError } from '../errors';
 
 /** userAccountControl (UF_*) bits the rule and the reuse path look at ([MS-ADTS] 2.2.16). */
 export const UacBits = {

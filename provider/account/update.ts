@@ -1,14 +1,14 @@
 // An update of an account whose package was issued earlier, for any JoinBackend: the steps
-// account-lifecycle.ts plans and guards, run in the order that keeps a package valid as long as
+// account/lifecycle.ts plans and guards, run in the order that keeps a package valid as long as
 // possible (the move first, the password reset last). The move (a rename over LDAP), the guard and
 // the rebuild (our codec, around the password of the package issued earlier) live here, in the
 // core; only the reset is the backend's own provisioning (NETSETUP_PROVISION_REUSE_ACCOUNT). The
 // facts the guard needs (pwdLastSet, logons) come from the directory over LDAP for every backend.
-import { accountStatus, guardPackageStep, issuedFactsFrom, planSteps, type AccountStatus, type UpdateStep } from './account-lifecycle';
-import type { AccountFacts, AccountLocation, ConnectionSettings, IssuedFacts, JoinBackend, ProvisioningParams, ProvisionResult } from './backend';
-import { dnEqual, parentDn } from './directory/escape';
-import { ProvisioningError } from './errors';
-import { inspectAccount, moveAccountInto, rebuildPackage } from './directory/backend';
+import { accountStatus, guardPackageStep, issuedFactsFrom, planSteps, type AccountStatus, type UpdateStep } from './lifecycle';
+import type { AccountFacts, AccountLocation, ConnectionSettings, IssuedFacts, JoinBackend, ProvisioningParams, ProvisionResult } from '../backend';
+import { dnEqual, parentDn } from '../directory/escape';
+import { ProvisioningError } from '../errors';
+import { inspectAccount, moveAccountInto, rebuildPackage } from '../directory/backend';
 
 /** What was issued for the account before this update. */
 export interface IssuedPackage {
@@ -24,7 +24,7 @@ export interface UpdateRequest {
   changed: string[];
   /** options.useDefaultPassword was switched on or off: another password */
   useDefaultPasswordChanged?: boolean;
-  /** the explicit consent to reset a joined account (account-lifecycle.ts ALLOW_RESET_INPUT) */
+  /** the explicit consent to reset a joined account (account/lifecycle.ts ALLOW_RESET_INPUT) */
   allowPasswordResetAfterJoin?: boolean;
 }
 

@@ -11,9 +11,9 @@
 //   password; refused for an account that has logged on since its package was issued ("joined"),
 //   or whose password someone else changed, unless the caller says so explicitly.
 // No I/O here: the facts come from the directory (directory/backend.ts inspectAccount) and from state.
-import type { IssuedFacts, LogonFacts } from './backend';
-import { filetimeToIso } from './directory/accounts';
-import { ProvisioningError } from './errors';
+import type { IssuedFacts, LogonFacts } from '../backend';
+import { filetimeToIso } from '../directory/accounts';
+import { ProvisioningError } from '../errors';
 
 export { filetimeToIso };
 
