@@ -18,4 +18,4 @@ export * from './errors';
 // The one rule on what may be touched, for callers that want to check an object themselves.
 export { whatItIs, UacBits, DELETABLE_CHILD_CLASSES, type ObjectKind } from './account/safety';
 export * from './odj';
-export { summarizeSst, describeSst, describePolicyValue, type CertificateSummary, type SstSummary } from './content-view';
+export { summarizeSst, describeSst, describePolicyValue, type CertificateSummary, type SstSummary } from './odj/content-view';

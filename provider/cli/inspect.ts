@@ -3,7 +3,7 @@
 // directory code with --live (inspect-live.ts).
 import { DsFlags } from '../directory/discovery';
 import { parsePackage, redactPackage, type PackageView } from '../odj';
-import { describePolicyValue, describeSst } from '../content-view';
+import { describePolicyValue, describeSst } from '../odj/content-view';
 import { bool, connectionOptions, nonEmpty, parse } from './args';
 import { bindPassword, connectionFromArgs } from './connection';
 import { readInput } from './io';

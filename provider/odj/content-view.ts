@@ -2,8 +2,8 @@
 // each SST certificate by subject, SHA-1 thumbprint and expiry; each policy value by its REG_*
 // type and decoded data. PFX stores are never opened here (they are secret and encrypted).
 import { X509Certificate } from 'node:crypto';
-import { describeRegistryValue, regTypeName } from './odj/registry-pol';
-import { decodeSst, SerializedStoreError } from './odj/sst';
+import { describeRegistryValue, regTypeName } from './registry-pol';
+import { decodeSst, SerializedStoreError } from './sst';
 
 export interface CertificateSummary {
   subject: string;
