@@ -267,7 +267,7 @@ describe('issue 17: never delete, take over or undo what is not the resource own
     expect(await accountBySam(`${other}$`)).toBeNull();
   });
 
-  it('disabled out of band, then routine updates (move, rebuild): still disabled; refresh shows enabled false', async () => {
+  it('disabled out of band, then routine updates (move, rebuild, reset): still disabled; refresh shows enabled false; enableAccount re-enables', async () => {
     const r = await create('dis', { siteName: 'Default-First-Site-Name' });
     const sam = String(r.props.samAccountName);
     const t0 = (await truth(sam))!;
@@ -282,6 +282,18 @@ describe('issue 17: never delete, take over or undo what is not the resource own
     expect(rebuilt).toMatchObject({ enabled: false });
     expect((await truth(sam))!.userAccountControl & 2).toBe(2);
     expect((await h.read('dis', r.id, rebuilt)).props).toMatchObject({ enabled: false });
+    // A reset (no machine has logged on, so no guard) sets a new password and keeps it disabled;
+    // only the explicit enableAccount re-enables it.
+    const inputs = { ...r.inputs, machineAccountOU: ouA, netbiosName: String(r.inputs.machineName) };
+    const reset = await up('dis', r.id, rebuilt, { ...inputs, rotationTriggers: { dis: '1' } });
+    packages.push(String(reset.packageText));
+    expect(passwordOf(String(reset.packageText))).not.toBe(passwordOf(String(rebuilt.packageText)));
+    expect((await truth(sam))!.userAccountControl & 2).toBe(2);
+    expect(reset).toMatchObject({ enabled: false });
+    const enabled = await up('dis', r.id, reset, { ...inputs, rotationTriggers: { dis: '2' }, enableAccount: true });
+    packages.push(String(enabled.packageText));
+    expect((await truth(sam))!.userAccountControl & 2).toBe(0);
+    expect((await h.read('dis', r.id, enabled)).props).toMatchObject({ enabled: true });
   });
 
   it('an OU in an equivalent spelling (case, spaces after commas, \\2C for \\, and hex UTF-8): created there, no update after refresh', async () => {
