@@ -7,6 +7,7 @@ import { ProvisioningError } from './errors';
 import { Limits } from './limits';
 import type { PfxStore } from './odj';
 import { pfxBytesFrom, PfxFormatError, validatePfx } from './odj/pfx';
+import type { Problems } from './problems';
 
 /** What the package must carry besides the join itself. */
 export interface PackageContentRequest {
@@ -79,37 +80,50 @@ function pfxStore(c: CertificateRequest, i: number): PfxStore {
 }
 
 /**
- * Validate the certificate and policy params for the LDAP backend. It cannot enroll, so every
- * certTemplateNames entry needs a `certificates` entry with a PFX for that template; a template
- * without one is ERROR_NOT_SUPPORTED saying so. Returns null when the package carries neither.
+ * Check the certificate and policy params; each violation goes to `problems`. A backend that cannot
+ * enroll (the LDAP backend) needs, for every certTemplateNames entry, a `certificates` entry with a
+ * PFX for that template; a template without one is ERROR_NOT_SUPPORTED saying so. Returns null
+ * when the package carries neither.
  */
-export function validateContentParams(params: ProvisioningParams, options: ProvisioningOptions): PackageContentRequest | null {
-  const templates = stringList(params.certTemplateNames, 'certTemplateNames');
-  const machinePolicyNames = stringList(params.machinePolicyNames, 'machinePolicyNames');
-  const machinePolicyPaths = stringList(params.machinePolicyPaths, 'machinePolicyPaths');
-  const certs = params.certificates ?? [];
-  if (!Array.isArray(certs)) throw invalid('certificates', 'must be a list of { templateName, pfx, … }');
-  if (certs.length > MAX_ENTRIES) throw invalid('certificates', `may hold at most ${MAX_ENTRIES} entries`);
-  const pfxStores = certs.map(pfxStore);
-  const covered = new Set(pfxStores.map((s) => s.templateName!.toLowerCase()));
-  const missing = templates.findIndex((t) => !covered.has(t.toLowerCase()));
-  if (missing >= 0) {
-    throw new ProvisioningError(
-      'ERROR_NOT_SUPPORTED',
-      `the LDAP backend cannot enroll a certificate from template "${templates[missing]}" (only Windows enrolls, when the package is made with NetProvisionComputerAccount); ` +
-        'give a PFX issued from that template in certificates[] with the same templateName, or use the Windows backend',
-      { field: 'certTemplateNames' },
-    );
-  }
+export function checkContentParams(params: ProvisioningParams, options: ProvisioningOptions, problems: Problems, enrolls = false): PackageContentRequest | null {
+  const templates = problems.check(() => stringList(params.certTemplateNames, 'certTemplateNames'));
+  const machinePolicyNames = problems.check(() => stringList(params.machinePolicyNames, 'machinePolicyNames')) ?? [];
+  const machinePolicyPaths = problems.check(() => stringList(params.machinePolicyPaths, 'machinePolicyPaths')) ?? [];
+  const certs = problems.check(() => certificateList(params.certificates)) ?? [];
+  const pfxStores = certs.map((c, i) => problems.check(() => pfxStore(c, i)));
+  const stores = pfxStores.filter((s): s is PfxStore => s !== undefined);
+  // Templates are judged against the PFX files given for them: with those at fault, not at all.
+  if (!enrolls && templates && stores.length === pfxStores.length) problems.check(() => checkTemplatesCovered(templates, stores));
   let sysvolRoot: string | undefined;
   if (params.sysvolRoot !== undefined && params.sysvolRoot !== null && params.sysvolRoot !== '') {
-    if (typeof params.sysvolRoot !== 'string' || params.sysvolRoot.length > MAX_CHARS || params.sysvolRoot.includes('\0')) {
-      throw invalid('sysvolRoot', 'must be a directory path');
-    }
-    if (machinePolicyNames.length === 0) throw invalid('sysvolRoot', 'is only used with machinePolicyNames');
-    sysvolRoot = params.sysvolRoot;
+    sysvolRoot = problems.check(() => checkSysvolRoot(params.sysvolRoot, machinePolicyNames));
   }
   const rootCaCerts = !!options.rootCaCerts;
-  if (!rootCaCerts && pfxStores.length === 0 && machinePolicyNames.length === 0 && machinePolicyPaths.length === 0) return null;
-  return { rootCaCerts, pfxStores, machinePolicyNames, machinePolicyPaths, ...(sysvolRoot ? { sysvolRoot } : {}) };
+  if (!rootCaCerts && stores.length === 0 && machinePolicyNames.length === 0 && machinePolicyPaths.length === 0) return null;
+  return { rootCaCerts, pfxStores: stores, machinePolicyNames, machinePolicyPaths, ...(sysvolRoot ? { sysvolRoot } : {}) };
+}
+
+function certificateList(certs: unknown): CertificateRequest[] {
+  if (certs === undefined || certs === null) return [];
+  if (!Array.isArray(certs)) throw invalid('certificates', 'must be a list of { templateName, pfx, … }');
+  if (certs.length > MAX_ENTRIES) throw invalid('certificates', `may hold at most ${MAX_ENTRIES} entries`);
+  return certs as CertificateRequest[];
+}
+
+function checkTemplatesCovered(templates: string[], stores: PfxStore[]): void {
+  const covered = new Set(stores.map((s) => s.templateName!.toLowerCase()));
+  const missing = templates.findIndex((t) => !covered.has(t.toLowerCase()));
+  if (missing < 0) return;
+  throw new ProvisioningError(
+    'ERROR_NOT_SUPPORTED',
+    `the LDAP backend cannot enroll a certificate from template "${templates[missing]}" (only Windows enrolls, when the package is made with NetProvisionComputerAccount); ` +
+      'give a PFX issued from that template in certificates[] with the same templateName, or use the Windows backend',
+    { field: 'certTemplateNames' },
+  );
+}
+
+function checkSysvolRoot(v: unknown, machinePolicyNames: string[]): string {
+  if (typeof v !== 'string' || v.length > MAX_CHARS || v.includes('\0')) throw invalid('sysvolRoot', 'must be a directory path');
+  if (machinePolicyNames.length === 0) throw invalid('sysvolRoot', 'is only used with machinePolicyNames');
+  return v;
 }

@@ -5,7 +5,8 @@ import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './dire
 import { Limits } from './limits';
 import type { AccountRequest, DomainRequest } from './directory/provision';
 import { ProvisioningError } from './errors';
-import { validateContentParams } from './content-params';
+import { checkContentParams } from './content-params';
+import { Problems } from './problems';
 import { optionBits, ProvisionOptionBits } from './options';
 import type { JoinProvider2 } from './odj';
 
@@ -69,7 +70,7 @@ function checkOwnerTag(tag: unknown): string | undefined {
 /** machineAccountOU checked (a DN inside the domain, containers only, bounded) and re-escaped:
  *  what goes on the wire is the DN as we parsed it, never the caller's text, which a server might
  *  parse differently from us. */
-export function checkOu(raw: unknown, domain: string, downlevelPrivSupport = false): string {
+export function checkOu(raw: unknown, domain: string): string {
   if (typeof raw !== 'string') throw invalid('machineAccountOU', 'must be a DN');
   if (raw.length > Limits.ouDnChars) throw invalid('machineAccountOU', `must be at most ${Limits.ouDnChars} characters`);
   // A lone surrogate would silently become U+FFFD on the way to UTF-8: another DN than the one given.
@@ -85,7 +86,6 @@ export function checkOu(raw: unknown, domain: string, downlevelPrivSupport = fal
     const base = parseDn(domainToDn(domain));
     if (ou.length <= base.length || !isDnWithin(ou, base)) throw invalid('machineAccountOU', `must be a full DN inside the domain (ending in ${domainToDn(domain)})`);
   }
-  if (downlevelPrivSupport) throw invalid('machineAccountOU', 'is not supported with downlevelPrivSupport');
   checkOuRdns(ou);
   return formatDn(ou);
 }
@@ -96,62 +96,59 @@ export interface ValidatedParams {
   options: ProvisioningOptions;
 }
 
-/** Check params as NetCreateProvisioningPackage documents them; each violation is ERROR_INVALID_PARAMETER
- *  (or ERROR_NOT_SUPPORTED for what this backend does not do yet) naming the field. */
-export function validateParams(params: ProvisioningParams): ValidatedParams {
-  if (params === null || typeof params !== 'object') throw invalid('params', 'is required');
-  const domain = typeof params.domain === 'string' ? params.domain.trim().replace(/\.$/, '') : '';
-  if (!domain) throw invalid('domain', 'is required');
-  const isNetbiosDomain = !domain.includes('.');
-  if (isNetbiosDomain ? !/^[A-Za-z0-9][A-Za-z0-9-]{0,14}$/.test(domain) : !isDnsName(domain)) {
-    throw invalid('domain', 'must be a DNS domain name or a NetBIOS domain name');
+export interface ParamsCheck {
+  /** every violation, in the order the rules run; empty when `value` is set */
+  problems: ProvisioningError[];
+  value?: ValidatedParams;
+}
+
+export interface CheckScope {
+  /** the backend enrolls certificates from certTemplateNames itself (Windows' NetApi) */
+  enrolls?: boolean;
+}
+
+/** Check params as NetCreateProvisioningPackage documents them, for every backend: each violation
+ *  is ERROR_INVALID_PARAMETER (or ERROR_NOT_SUPPORTED for what is not done) naming the field, and
+ *  all of them are reported. */
+export function checkParams(params: ProvisioningParams, scope: CheckScope = {}): ParamsCheck {
+  const p = new Problems();
+  if (params === null || typeof params !== 'object') {
+    p.check(() => {
+      throw invalid('params', 'is required');
+    });
+    return { problems: p.list };
   }
-  const machineName = checkMachineName(params.machineName);
+  const domain = p.check(() => checkDomain(params.domain));
+  const machineName = p.check(() => checkMachineName(params.machineName));
   const options = params.options ?? {};
-  for (const [k, v] of Object.entries(options)) {
-    if (!(k in ProvisionOptionBits)) throw invalid(`options.${k}`, 'is not a provisioning option');
-    if (v !== undefined && typeof v !== 'boolean') throw invalid(`options.${k}`, 'must be true or false');
-  }
-  let dcName: string | undefined;
-  if (params.dcName !== undefined && params.dcName !== null && params.dcName !== '') {
-    dcName = String(params.dcName).replace(/^\\\\/, '');
-    if (!isDnsName(dcName) && !/^\d{1,3}(\.\d{1,3}){3}$/.test(dcName)) throw invalid('dcName', 'must be a DC host name or IPv4 address');
-  }
-  if (options.skipAccountSearch && !dcName) throw invalid('options.skipAccountSearch', 'is only valid with dcName');
+  for (const [k, v] of Object.entries(options)) p.check(() => checkOption(k, v));
+  const dcGiven = params.dcName !== undefined && params.dcName !== null && params.dcName !== '';
+  const dcName = dcGiven ? p.check(() => checkDcName(params.dcName)) : undefined;
+  if (options.skipAccountSearch && !dcGiven) p.check(() => fail('options.skipAccountSearch', 'is only valid with dcName'));
   const ouGiven = params.machineAccountOU !== undefined && params.machineAccountOU !== null && params.machineAccountOU !== '';
-  const machineAccountOU = ouGiven ? checkOu(params.machineAccountOU, domain, options.downlevelPrivSupport) : undefined;
-  const ownerTag = checkOwnerTag(params.ownerTag);
-  if (params.enableAccount !== undefined && params.enableAccount !== null && typeof params.enableAccount !== 'boolean') throw invalid('enableAccount', 'must be true or false');
-  const enableAccount = params.enableAccount === true;
+  // Inside which domain is unknown while the domain is at fault.
+  const machineAccountOU = ouGiven && domain !== undefined ? p.check(() => checkOu(params.machineAccountOU, domain)) : undefined;
+  if (ouGiven && options.downlevelPrivSupport) {
+    // lmjoin.h: lpMachineAccountOU is not supported with NETSETUP_PROVISION_DOWNLEVEL_PRIV_SUPPORT.
+    p.check(() => {
+      throw new ProvisioningError('ERROR_NOT_SUPPORTED', 'an OU cannot be combined with downlevelPrivSupport', { field: 'machineAccountOU' });
+    });
+  }
+  const ownerTag = p.check(() => checkOwnerTag(params.ownerTag));
+  if (params.enableAccount !== undefined && params.enableAccount !== null && typeof params.enableAccount !== 'boolean') p.check(() => fail('enableAccount', 'must be true or false'));
   // Certificates and policies: checked here, fetched after discovery (directory/package-content.ts).
-  const content = validateContentParams(params, options);
-  let joinProvider2: JoinProvider2 | undefined;
-  const { netbiosName, siteName, primaryDnsDomain } = params;
-  if (netbiosName !== undefined && netbiosName !== null) checkMachineName(netbiosName, 'netbiosName');
-  if (siteName !== undefined && siteName !== null) {
-    // Site names are RDN values under CN=Sites; keep them to what AD's site dialog accepts.
-    if (typeof siteName !== 'string' || !/^[A-Za-z0-9-]{1,63}$/.test(siteName)) throw invalid('siteName', 'must be 1–63 letters, digits or hyphens');
-  }
-  if (primaryDnsDomain !== undefined && primaryDnsDomain !== null && (typeof primaryDnsDomain !== 'string' || !isDnsName(primaryDnsDomain))) {
-    throw invalid('primaryDnsDomain', 'must be a DNS domain name');
-  }
-  if (options.persistentSite && !siteName) throw invalid('options.persistentSite', 'needs siteName');
-  if (netbiosName || siteName || primaryDnsDomain || options.persistentSite) {
-    joinProvider2 = {
-      flags: options.persistentSite ? 1 : 0, // OP_JP2_FLAG_PERSISTENTSITE
-      netbiosName: netbiosName ?? null,
-      siteName: siteName ?? null,
-      primaryDnsDomain: primaryDnsDomain ?? null,
-    };
-  }
-  return {
+  const content = checkContentParams(params, options, p, scope.enrolls);
+  const joinProvider2 = checkJoinProvider2(params, options, p);
+  if (p.list.length > 0 || domain === undefined || machineName === undefined) return { problems: p.list };
+  const { siteName } = params;
+  const value: ValidatedParams = {
     domain: { domain, dcName, ...(typeof siteName === 'string' ? { site: siteName } : {}) },
     options,
     account: {
       machineName,
       machineAccountOU,
       reuseAccount: !!options.reuseAccount,
-      enableAccount,
+      enableAccount: params.enableAccount === true,
       useDefaultPassword: !!options.useDefaultPassword,
       skipAccountSearch: !!options.skipAccountSearch,
       win7Options: win7Options(options),
@@ -159,5 +156,60 @@ export function validateParams(params: ProvisioningParams): ValidatedParams {
       ...(ownerTag !== undefined ? { ownerTag } : {}),
       ...(content ? { content } : {}),
     },
+  };
+  return { problems: [], value };
+}
+
+/** checkParams for callers that stop at the first violation: it is thrown. */
+export function validateParams(params: ProvisioningParams, scope: CheckScope = {}): ValidatedParams {
+  const { problems, value } = checkParams(params, scope);
+  if (!value) throw problems[0];
+  return value;
+}
+
+function fail(field: string, rule: string): never {
+  throw invalid(field, rule);
+}
+
+/** The domain as the core compares it: trimmed, no trailing dot; a DNS or NetBIOS domain name. */
+export function checkDomain(raw: unknown): string {
+  const domain = typeof raw === 'string' ? raw.trim().replace(/\.$/, '') : '';
+  if (!domain) fail('domain', 'is required');
+  const isNetbiosDomain = !domain.includes('.');
+  if (isNetbiosDomain ? !/^[A-Za-z0-9][A-Za-z0-9-]{0,14}$/.test(domain) : !isDnsName(domain)) {
+    fail('domain', 'must be a DNS domain name or a NetBIOS domain name');
+  }
+  return domain;
+}
+
+function checkOption(name: string, value: unknown): void {
+  if (!(name in ProvisionOptionBits)) fail(`options.${name}`, 'is not a provisioning option');
+  if (value !== undefined && typeof value !== 'boolean') fail(`options.${name}`, 'must be true or false');
+}
+
+/** A DC host name or IPv4 address; the UNC prefix (\\dc) djoin accepts is dropped. */
+export function checkDcName(raw: unknown): string {
+  const dcName = String(raw).replace(/^\\\\/, '');
+  if (!isDnsName(dcName) && !/^\d{1,3}(\.\d{1,3}){3}$/.test(dcName)) fail('dcName', 'must be a DC host name or IPv4 address');
+  return dcName;
+}
+
+/** OP_JOINPROV2_PART's fields (NetBIOS name, site, primary DNS domain), or undefined when none is given. */
+function checkJoinProvider2(params: ProvisioningParams, options: ProvisioningOptions, p: Problems): JoinProvider2 | undefined {
+  const { netbiosName, siteName, primaryDnsDomain } = params;
+  if (netbiosName !== undefined && netbiosName !== null) p.check(() => checkMachineName(netbiosName, 'netbiosName'));
+  // Site names are RDN values under CN=Sites; keep them to what AD's site dialog accepts.
+  const siteOk = typeof siteName === 'string' && /^[A-Za-z0-9-]{1,63}$/.test(siteName);
+  if (siteName !== undefined && siteName !== null && !siteOk) p.check(() => fail('siteName', 'must be 1–63 letters, digits or hyphens'));
+  if (primaryDnsDomain !== undefined && primaryDnsDomain !== null && (typeof primaryDnsDomain !== 'string' || !isDnsName(primaryDnsDomain))) {
+    p.check(() => fail('primaryDnsDomain', 'must be a DNS domain name'));
+  }
+  if (options.persistentSite && !siteOk) p.check(() => fail('options.persistentSite', 'needs siteName'));
+  if (!(netbiosName || siteName || primaryDnsDomain || options.persistentSite)) return undefined;
+  return {
+    flags: options.persistentSite ? 1 : 0, // OP_JP2_FLAG_PERSISTENTSITE
+    netbiosName: netbiosName ?? null,
+    siteName: siteName ?? null,
+    primaryDnsDomain: primaryDnsDomain ?? null,
   };
 }

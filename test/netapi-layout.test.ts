@@ -14,7 +14,7 @@ import {
 } from '../provider/netapi/layout';
 import { buildParamsImage, paramsVersion } from '../provider/netapi/params-image';
 import type { NativeProvisionRequest } from '../provider/netapi/native';
-import { sidBytesToString } from '../provider/netapi/sid';
+import { sidFromBytes } from '../provider/odj/ids';
 import { IMPERSONATION_PROTOTYPES, splitAccount } from '../provider/netapi/impersonation';
 import { NETAPI32_PROTOTYPES } from '../provider/netapi/windows';
 
@@ -232,7 +232,7 @@ describe('the memory image passed to NetCreateProvisioningPackage', () => {
 describe('SID from native memory', () => {
   it('reads revision, count, big-endian authority and little-endian sub-authorities', () => {
     const b = Buffer.from('010500000000000515000000bf8ac94ce22cfd7470413a0b52040000', 'hex');
-    expect(sidBytesToString(b)).toBe('S-1-5-21-1288276671-1962749154-188367216-1106');
+    expect(sidFromBytes(b)).toBe('S-1-5-21-1288276671-1962749154-188367216-1106');
   });
 });
 

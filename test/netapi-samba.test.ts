@@ -5,10 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { format, inspect } from 'node:util';
 import { EqualityFilter } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AccountFacts, ConnectionSettings } from '../provider/backend';
+import type { AccountFacts, ConnectionSettings, ProvisioningParams } from '../provider/backend';
 import { backendFor } from '../provider/backend-choice';
 import { updateAccount } from '../provider/account/update';
-import { readIssuedFacts } from '../provider/directory/backend';
+import { LdapBackend, readIssuedFacts } from '../provider/directory/backend';
 import { NetapiBackend, type AccountDirectory } from '../provider/netapi';
 import { parsePackage } from '../provider/odj';
 import { REDACTED } from '../provider/secret';
@@ -222,7 +222,8 @@ describe('netapi backend through Samba libnetapi', () => {
       [{ netbiosName: 'WS01' }, 'netbiosName'],
       [{ primaryDnsDomain: 'odjtest.test' }, 'primaryDnsDomain'],
       [{ options: { rootCaCerts: true } }, 'options.rootCaCerts'],
-      [{ options: { persistentSite: true } }, 'options.persistentSite'],
+      // persistentSite needs a site (the core's rule, checked first); with one, siteName is refused first.
+      [{ siteName: 'Default-First-Site-Name', options: { persistentSite: true } }, 'siteName'],
       // LDAP-backend inputs: a PFX made elsewhere, and a SYSVOL copy for machinePolicyNames.
       [{ certificates: [{ templateName: 'Machine', pfx: pfxText }] }, 'certificates'],
       [{ sysvolRoot: '/srv/sysvol' }, 'sysvolRoot'],
@@ -235,6 +236,22 @@ describe('netapi backend through Samba libnetapi', () => {
       expect([e.code, e.errno, e.field]).toEqual(['ERROR_NOT_SUPPORTED', 50, field]);
       expect(e.message).not.toContain(pfxText);
       expect(await accountBySam(`${name}$`)).toBeNull();
+    }
+  });
+
+  it('runs the core validation of both backends first: the same code and field as the ldap backend', async () => {
+    const cases: Array<[object, string, string]> = [
+      [{ options: { persistentSite: true } }, 'ERROR_INVALID_PARAMETER', 'options.persistentSite'],
+      [{ machineAccountOU: 'OU=Elsewhere,DC=other,DC=test' }, 'ERROR_INVALID_PARAMETER', 'machineAccountOU'],
+      [{ machineName: 'ws01.odjtest.test' }, 'ERROR_INVALID_PARAMETER', 'machineName'],
+      [{ options: { bogus: true } }, 'ERROR_INVALID_PARAMETER', 'options.bogus'],
+    ];
+    for (const [extra, code, field] of cases) {
+      const p = { ...params(machineName(), {}), ...extra } as ProvisioningParams;
+      const native = await rejection(backend.provision(p, connection));
+      const ldap = await rejection(new LdapBackend().provision(p, connection));
+      expect([native.code, native.field]).toEqual([code, field]);
+      expect([ldap.code, ldap.field, ldap.message]).toEqual([native.code, native.field, native.message]);
     }
   });
 

@@ -96,3 +96,14 @@ export function isDeletableChild(objectClasses: readonly string[]): boolean {
   const classes = objectClasses.map((c) => c.toLowerCase());
   return classes.some((c) => (DELETABLE_CHILD_CLASSES as readonly string[]).includes(c));
 }
+
+/** An existing account of the name asked for: NERR_UserExists unless reuse was asked, in both
+ *  backends (Samba's NetApi would take it over silently). Reuse itself refuses anything but a plain
+ *  computer account (assertComputerAccount), so the advice to reuse is given only for one. */
+export function refuseExisting(existing: ObjectKind, sam: string, reuseAccount: boolean): void {
+  if (reuseAccount) return;
+  const what = whatItIs(existing);
+  const where = existing.distinguishedName ? ` (${existing.distinguishedName})` : '';
+  const advice = what === null ? 'set reuseAccount to take it over' : `it ${what}; choose another name`;
+  throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists${where}; ${advice}`, { field: 'machineName' });
+}

@@ -1,9 +1,9 @@
 // `odj delete`: remove computer accounts by name or objectGUID over one connection, with the child
 // objects computers carry (BitLocker, TPM, service connection points; never a tree delete).
 // Refuses anything that is not a plain computer account (account/safety.ts).
-import type { ProvisioningParams } from '../backend';
 import { ProvisioningError } from '../errors';
-import { validateParams } from '../validation';
+import { checkDcName, checkDomain, checkMachineName } from '../validation';
+import { accountNameOf, isGuid, normalizeGuid } from '../odj/ids';
 import { checkedAccount, deleteByDn, findAccountByGuid, findAccountBySamName, type FoundAccount } from '../directory/accounts';
 import { reachDomainDc } from '../directory/provision';
 import { readRootDse } from '../directory/discovery';
@@ -13,7 +13,6 @@ import { describeError } from './output';
 import { HELP, UsageError } from './usage';
 
 const C = 'delete';
-const GUID = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
 
 export async function run(args: string[]): Promise<number> {
   const p = parse(
@@ -40,25 +39,25 @@ export async function run(args: string[]): Promise<number> {
   const machines = list(p, 'machine');
   const guids = list(p, 'guid');
   if (machines.length + guids.length === 0) throw new UsageError('name the accounts: --machine NAME or --guid GUID', C);
-  for (const g of guids) if (!GUID.test(g)) throw new UsageError(`--guid ${g} is not a GUID`, C);
+  for (const g of guids) if (!isGuid(g)) throw new UsageError(`--guid ${g} is not a GUID`, C);
   // The same rules as provisioning for the domain, DC and machine names.
-  const v = machines.map((m) => validateParams({ domain, machineName: m, ...(dcName ? { dcName } : {}) } as ProvisioningParams));
-  if (machines.length === 0) validateParams({ domain, machineName: 'X', ...(dcName ? { dcName } : {}) });
+  const dnsDomain = checkDomain(domain);
+  const accountNames = machines.map((m) => accountNameOf(checkMachineName(m)));
+  const dc = dcName ? checkDcName(dcName) : undefined;
   const connection = connectionFromArgs(p, C);
   if (connection.auth !== 'kerberos') connection.bindPassword = await bindPassword(p, connection.bindUser as string, C);
   const quiet = bool(p, 'quiet');
   const ignoreMissing = bool(p, 'ignore-missing');
   let failed = 0;
   // The same DC choice as provisioning: --url, else --dcname, else the DC locator's.
-  const dnsDomain = domain.trim().replace(/\.$/, '');
-  const { conn, ping } = await reachDomainDc({ domain: dnsDomain, ...(dcName ? { dcName: dcName.replace(/^\\\\/, '') } : {}) }, connection);
+  const { conn, ping } = await reachDomainDc({ domain: dnsDomain, ...(dc ? { dcName: dc } : {}) }, connection);
   try {
     // Reached through the domain's name, the DC is whichever answered: Kerberos names it by its own.
     await conn.bind(conn.host.toLowerCase() === dnsDomain.toLowerCase() ? ping.dnsHostName : undefined);
     const base = (await readRootDse(conn)).defaultNamingContext;
     const wanted: { label: string; find: () => Promise<FoundAccount | null>; field: string }[] = [
-      ...v.map((x) => ({ label: `${x.account.machineName.toUpperCase()}$`, find: () => findAccountBySamName(conn, base, `${x.account.machineName.toUpperCase()}$`), field: 'machineName' })),
-      ...guids.map((g) => ({ label: g, find: () => findAccountByGuid(conn, base, g.replace(/[{}]/g, '').toLowerCase()), field: 'objectGuid' })),
+      ...accountNames.map((sam) => ({ label: sam, find: () => findAccountBySamName(conn, base, sam), field: 'machineName' })),
+      ...guids.map((g) => ({ label: g, find: () => findAccountByGuid(conn, base, normalizeGuid(g)), field: 'objectGuid' })),
     ];
     for (const w of wanted) {
       try {

@@ -9,6 +9,7 @@ import { filetimeToIso, findAccountBySamName, loggedOnSincePasswordSet } from '.
 import { withDirectory } from '../directory/connection';
 import { readRootDse } from '../directory/discovery';
 import type { PackageFacts } from '../odj';
+import { accountNameOf } from '../odj/ids';
 
 export interface LiveVerdict {
   account: 'present' | 'absent';
@@ -26,7 +27,7 @@ export interface LiveVerdict {
 
 /** The verdict for a package; `issuedPwdLastSet` is the FILETIME recorded when it was issued. */
 export async function liveVerdict(facts: PackageFacts, connection: ConnectionSettings, target: { host: string; field: string }, issuedPwdLastSet?: string): Promise<LiveVerdict> {
-  const sam = `${facts.machineName.toUpperCase()}$`;
+  const sam = accountNameOf(facts.machineName);
   return withDirectory(connection, { host: target.host, unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: target.field }, async (conn) => {
     const base = (await readRootDse(conn)).defaultNamingContext;
     const found = await findAccountBySamName(conn, base, sam);

@@ -15,6 +15,7 @@ import { Limits } from '../limits';
 import { describeError, describeResult, resultFacts } from './output';
 import { HELP, UsageError } from './usage';
 import { provisionOptions as options } from './provision-options';
+import { accountNameOf } from '../odj/ids';
 
 const C = 'provision';
 
@@ -220,7 +221,7 @@ export async function run(args: string[]): Promise<number> {
     signal ??= sig;
     const name = inHand?.params.machineName;
     if (signals >= 3) {
-      process.stderr.write(`odj: ${sig}: quitting now${name ? `; the account ${name.toUpperCase()}$ may exist without its package file: check it, and remove it with odj delete --machine ${name} if so` : ''}\n`);
+      process.stderr.write(`odj: ${sig}: quitting now${name ? `; the account ${accountNameOf(name)} may exist without its package file: check it, and remove it with odj delete --machine ${name} if so` : ''}\n`);
       process.exit(sig === 'SIGTERM' ? 143 : 130);
     }
     if (signals === 2) {

@@ -6,7 +6,7 @@ import type { AccountFacts, LogonFacts } from '../backend';
 import { assertComputerAccount, isDeletableChild, UacBits, type GuardedAction } from '../account/safety';
 import { ProvisioningError } from '../errors';
 import type { DirectoryConnection } from './connection';
-import { guidFromBytes, guidToBytes, sidFromBytes } from './discovery';
+import { accountNameOf, guidFromBytes, guidToBytes, isGuid, sidFromBytes } from '../odj/ids';
 import { escapeDnValue, escapeFilterValue, parseDn, isDnWithin } from './escape';
 import { unicodePwdValue } from './password';
 import { Secret } from '../secret';
@@ -130,10 +130,17 @@ export async function findAccountBySamName(conn: DirectoryConnection, baseDn: st
   return e ? toAccount(e) : null;
 }
 
+/** A caller's objectGUID as the 16 bytes a filter carries; anything else is refused on objectGuid. */
+export function objectGuidBytes(objectGuid: unknown): Buffer {
+  const text = typeof objectGuid === 'string' ? objectGuid.trim() : '';
+  if (!isGuid(text)) throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'not a GUID', { field: 'objectGuid' });
+  return guidToBytes(text);
+}
+
 /** The object with that objectGUID under `baseDn`, or null. */
 export async function findAccountByGuid(conn: DirectoryConnection, baseDn: string, objectGuid: string): Promise<FoundAccount | null> {
   // The filter carries raw GUID bytes; a string filter would re-encode bytes above 0x7f as UTF-8.
-  const filter = new EqualityFilter({ attribute: 'objectGUID', value: guidToBytes(objectGuid) });
+  const filter = new EqualityFilter({ attribute: 'objectGUID', value: objectGuidBytes(objectGuid) });
   const r = await conn.run({ action: `searching for object ${objectGuid}`, field: 'objectGuid' }, () =>
     conn.client.search(baseDn, { scope: 'sub', filter, attributes: ACCOUNT_ATTRIBUTES, explicitBufferAttributes: BINARY, sizeLimit: 2 }),
   );
@@ -179,7 +186,7 @@ export function newAccountAttributes(a: NewAccount): Attribute[] {
   const fqdn = `${name.toLowerCase()}.${a.dnsDomainName.toLowerCase()}`;
   return [
     new Attribute({ type: 'objectClass', values: ['computer'] }),
-    new Attribute({ type: 'sAMAccountName', values: [`${name.toUpperCase()}$`] }),
+    new Attribute({ type: 'sAMAccountName', values: [accountNameOf(name)] }),
     new Attribute({ type: 'userAccountControl', values: [String(Uac.WORKSTATION_TRUST_ACCOUNT)] }),
     new Attribute({ type: 'dNSHostName', values: [fqdn] }),
     new Attribute({

@@ -2,8 +2,8 @@
 // with a route to a writable DC over LDAPS/StartTLS. The native backend is netapi/backend.ts.
 import type { AccountFacts, AccountLocation, ConnectionSettings, IssuedFacts, JoinBackend, LogonFacts, ProvisioningParams, ProvisionResult } from '../backend';
 import { withDirectory, type DirectoryConnection } from './connection';
-import { guidToBytes, readRootDse } from './discovery';
-import { accountFacts, checkedAccount, deleteAccountByGuid, findAccountByGuid, findAccountBySamName, findObjectByDn, moveIntoContainer, readLogonFacts } from './accounts';
+import { readRootDse } from './discovery';
+import { objectGuidBytes, accountFacts, checkedAccount, deleteAccountByGuid, findAccountByGuid, findAccountBySamName, findObjectByDn, moveIntoContainer, readLogonFacts } from './accounts';
 import { openDomain, provisionAccounts, rebuildOne, type DomainRequest } from './provision';
 import { PackageFormatError, parsePackage } from '../odj';
 import { ProvisioningError } from '../errors';
@@ -70,7 +70,7 @@ export async function findAccountByName(samAccountName: string, connection: Conn
  *  With `where`, its home DC is asked first, and a "no such object" from another DC is an error,
  *  not null (account-dc.ts). */
 export async function readAccount(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation): Promise<AccountFacts | null> {
-  guidToBytes(objectGuid); // refuse a malformed GUID before connecting
+  objectGuidBytes(objectGuid); // refuse a malformed GUID before connecting
   return withAccountDc(connection, where, async (at) => {
     const found = await findAccountByGuid(at.conn, at.base, objectGuid);
     if (!found && !at.authoritative) throw notProofOfAbsence(objectGuid, at, where?.homeDc, 'dropped from the state or deleted');
@@ -93,7 +93,7 @@ export interface LiveAccount extends AccountFacts {
  *  `where`, its home DC is asked first, and a "no such object" from another DC is an error, not
  *  null (account-dc.ts). */
 export async function inspectAccount(objectGuid: string, connection: ConnectionSettings, purpose: GuardedAction = 'read', where?: AccountLocation): Promise<LiveAccount | null> {
-  guidToBytes(objectGuid);
+  objectGuidBytes(objectGuid);
   return withAccountDc(connection, where, async (at) => {
     const found = await findAccountByGuid(at.conn, at.base, objectGuid);
     if (!found && !at.authoritative) throw notProofOfAbsence(objectGuid, at, where?.homeDc, 'dropped from the state or deleted');
@@ -145,7 +145,7 @@ export async function rebuildPackage(params: ProvisioningParams, previousPackage
  *  delete); anything else is refused before any write; already gone (on its home DC, with
  *  `where`: account-dc.ts) is done. */
 export async function deleteAccount(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation): Promise<void> {
-  guidToBytes(objectGuid); // refuse a malformed GUID before connecting
+  objectGuidBytes(objectGuid); // refuse a malformed GUID before connecting
   await withAccountDc(connection, where, async (at) => {
     const deleted = await deleteAccountByGuid(at.conn, at.base, objectGuid);
     if (!deleted && !at.authoritative) throw notProofOfAbsence(objectGuid, at, where?.homeDc, 'deleted');

@@ -3,6 +3,7 @@
 import type { DomainFacts } from '../backend';
 import { ProvisioningError } from '../errors';
 import type { DnsDomainInfo, DomainControllerInfo } from '../odj/facts';
+import { guidFromBytes, sidFromBytes } from '../odj/ids';
 import type { DirectoryConnection } from './connection';
 import { domainToDn, escapeFilterValue } from './escape';
 
@@ -56,44 +57,6 @@ export interface NetlogonSamLogonResponseEx {
 
 export class NetlogonFormatError extends Error {
   override readonly name = 'NetlogonFormatError';
-}
-
-/** A GUID in its usual text form from its 16 wire bytes (Data1..3 little-endian). */
-export function guidFromBytes(b: Uint8Array): string {
-  if (b.length !== 16) throw new NetlogonFormatError(`a GUID has 16 bytes, not ${b.length}`);
-  const buf = Buffer.from(b);
-  const hex = (x: Buffer): string => x.toString('hex');
-  return [
-    buf.readUInt32LE(0).toString(16).padStart(8, '0'),
-    buf.readUInt16LE(4).toString(16).padStart(4, '0'),
-    buf.readUInt16LE(6).toString(16).padStart(4, '0'),
-    hex(buf.subarray(8, 10)),
-    hex(buf.subarray(10, 16)),
-  ].join('-');
-}
-
-/** The 16 wire bytes of a GUID string. */
-export function guidToBytes(guid: string): Buffer {
-  const m = typeof guid === 'string' ? /^\{?([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\}?$/i.exec(guid.trim()) : null;
-  if (!m) throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'not a GUID', { field: 'objectGuid' });
-  const b = Buffer.alloc(16);
-  b.writeUInt32LE(parseInt(m[1], 16), 0);
-  b.writeUInt16LE(parseInt(m[2], 16), 4);
-  b.writeUInt16LE(parseInt(m[3], 16), 6);
-  Buffer.from(m[4] + m[5], 'hex').copy(b, 8);
-  return b;
-}
-
-/** `S-1-5-21-…` from a binary SID ([MS-DTYP] 2.4.2.2). */
-export function sidFromBytes(b: Uint8Array): string {
-  const buf = Buffer.from(b);
-  if (buf.length < 8) throw new NetlogonFormatError('SID too short');
-  const count = buf[1];
-  if (buf.length !== 8 + 4 * count) throw new NetlogonFormatError('SID length does not match its sub-authority count');
-  const authority = buf.readUIntBE(2, 6);
-  const subs: number[] = [];
-  for (let i = 0; i < count; i++) subs.push(buf.readUInt32LE(8 + 4 * i));
-  return `S-${buf[0]}-${authority}${subs.map((s) => `-${s}`).join('')}`;
 }
 
 /** Read one RFC 1035 name, with compression pointers relative to the start of the message. */

@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { Control } from 'ldapts';
 import type { DirectoryConnection } from './connection';
-import { sidFromBytes } from './discovery';
+import { sidFromBytes } from '../odj/ids';
 
 const MARKER_PREFIX = 'pulumi-offline-join owner ';
 

@@ -3,9 +3,9 @@
 // bind, root DSE with domain head (together), then per machine a search, a write and a read.
 import type { AccountFacts, ConnectionSettings, IssuedFacts, ProvisionResult } from '../backend';
 import { ProvisioningError } from '../errors';
-import { buildPackage, packageToText, type JoinProvider2, type PackageFacts } from '../odj';
+import { buildPackage, type JoinProvider2, type PackageFacts } from '../odj';
 import { createAccount, deleteByDn, filetimeToIso, findAccountBySamName, loggedOnSincePasswordSet, readLogonFacts, reuseAccount, type FoundAccount } from './accounts';
-import { whatItIs } from '../account/safety';
+import { refuseExisting } from '../account/safety';
 import { DEFAULT_TIMEOUT_MS, DirectoryConnection } from './connection';
 import { completeDiscovery, pingDomainController, type Discovery, type NetlogonSamLogonResponseEx } from './discovery';
 import { LocatorDns } from './dns';
@@ -13,9 +13,11 @@ import { locateDc } from './locator';
 import { isDnWithin, parseDn } from './escape';
 import { defaultMachinePassword, generateMachinePassword } from './password';
 import { boundTokenSids, hasOwnerMarker, isOurs, ownerMarker, readOwnership } from './ownership';
-import { secret, withRedactedView, type Secret } from '../secret';
+import { secret, type Secret } from '../secret';
+import { provisionResult } from '../result';
 import { resolvePackageContent } from './package-content';
 import type { PackageContentRequest } from '../content-params';
+import { accountNameOf } from '../odj/ids';
 
 /** Where to provision: the domain, and the DC when one is named. */
 export interface DomainRequest {
@@ -109,7 +111,7 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
   }
   // Fetched before the account is touched: a missing GPO or a bad CA value must not leave an account.
   const content = req.content ? await resolvePackageContent(conn, d, req.content) : {};
-  const sam = `${req.machineName.toUpperCase()}$`;
+  const sam = accountNameOf(req.machineName);
   const password: Secret = secret(req.useDefaultPassword ? defaultMachinePassword(req.machineName) : generateMachinePassword(), 'machinePassword');
   const existing = req.skipAccountSearch ? null : await findAccountBySamName(conn, d.head.dn, sam);
   const marker = req.ownerTag !== undefined ? { ownerMarker: ownerMarker(req.ownerTag) } : {};
@@ -126,7 +128,7 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
       account = await reuseAccount(conn, existing, reuse);
       created = true;
     } else {
-      refuseExisting(existing, req, sam);
+      refuseExisting(existing, sam, req.reuseAccount);
       account = await reuseAccount(conn, existing, reuse);
       // djoin's reuse resets, and so does ours; but say so when a machine was using the password.
       if (loggedOnSincePasswordSet(existing)) warnings.push(resetAfterLogonWarning(existing));
@@ -150,7 +152,7 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
       if (clash && (await isOwnOrphan(conn, clash, req))) {
         account = await reuseAccount(conn, clash, reuse);
       } else if (clash) {
-        refuseExisting(clash, { ...req, reuseAccount: false }, sam);
+        refuseExisting(clash, sam, false);
         throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${clash.distinguishedName})`, { field: 'machineName' });
       } else if (e.code !== 'ERROR_DS_CONSTRAINT_VIOLATION') {
         throw new ProvisioningError('NERR_UserExists', `an object named ${sam} already exists`, { field: 'machineName' });
@@ -198,23 +200,7 @@ function packageFor(
     ...(req.joinProvider2 ? { joinProvider2: req.joinProvider2 } : {}),
     ...content,
   };
-  const packageBinary = buildPackage(facts);
-  // The package stays a plain string and bytes (the Pulumi output and the CLI need them), but
-  // logging or serializing the whole result shows a redaction instead.
-  return withRedactedView({
-    account: {
-      distinguishedName: account.distinguishedName,
-      objectGuid: account.objectGuid,
-      objectSid: account.objectSid,
-      rid: account.rid,
-      samAccountName: account.samAccountName,
-      enabled: account.enabled,
-    },
-    domain: d.domainFacts,
-    packageBinary,
-    packageText: packageToText(packageBinary),
-    reused,
-  });
+  return provisionResult(account, d.domainFacts, buildPackage(facts), reused);
 }
 
 /** A new package around the password an earlier package carries, for the same account: new
@@ -250,15 +236,6 @@ async function isOwnOrphan(conn: DirectoryConnection, existing: FoundAccount, re
     `the account ${existing.samAccountName} carries this owner's marker but was not created by the account we bind as; refusing to adopt it (${existing.distinguishedName})`,
     { field: 'machineName' },
   );
-}
-
-/** NERR_UserExists unless the caller asked for reuse; reuseAccount itself refuses anything but a
- *  plain computer account (account/safety.ts), so the advice to reuse is given only for one. */
-function refuseExisting(existing: FoundAccount, req: AccountRequest, sam: string): void {
-  if (req.reuseAccount) return;
-  const what = whatItIs(existing);
-  const advice = what === null ? 'set reuseAccount to take it over' : `it ${what}; choose another name`;
-  throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${existing.distinguishedName}); ${advice}`, { field: 'machineName' });
 }
 
 /** Many machines of one domain over one connection; each outcome on its own. */

@@ -33,14 +33,15 @@ import type {
   ProvisionResult,
   ProvisioningParams,
 } from '../backend';
-import { assertComputerAccount, UacBits, whatItIs, type GuardedAction, type ObjectKind } from '../account/safety';
+import { assertComputerAccount, refuseExisting, UacBits, type GuardedAction, type ObjectKind } from '../account/safety';
 import { ProvisioningError } from '../errors';
 import { hasUrlCredentials, urlCredentialsRule } from '../credential-text';
 import { parsePackage } from '../odj';
 import { loadNetapi, type NetapiOptions } from './load';
 import type { NativeCredentials, NativeProvisionRequest, NativeUser, NetapiSession } from './native';
-import { optionBits } from '../options';
-import { withRedactedView } from '../secret';
+import { validateParams } from '../validation';
+import { provisionResult } from '../result';
+import { accountNameOf } from '../odj/ids';
 
 /** Directory lookups the NetApi cannot do itself (by GUID; DN and GUID of an account). */
 export interface AccountDirectory {
@@ -64,11 +65,6 @@ export interface NetapiAccount {
   rid: number;
   /** UF_* flags (UF_WORKSTATION_TRUST_ACCOUNT = 0x1000) */
   userAccountControl: number;
-}
-
-/** The NetBIOS form NetApi gives the account: first DNS label, upper case, at most 15 characters. */
-export function samAccountNameFor(machineName: string): string {
-  return `${machineName.split('.')[0].slice(0, 15).toUpperCase()}$`;
 }
 
 function hostOf(url: string | undefined): string | undefined {
@@ -138,6 +134,7 @@ export class NetapiBackend implements JoinBackend {
     return server;
   }
 
+  /** The core's checks (validation.ts, as the LDAP backend), after what only this backend refuses. */
   private request(params: ProvisioningParams, dcName: string | undefined): NativeProvisionRequest {
     // Inputs for the LDAP backend only, refused by name rather than dropped: NetApi has no parameter
     // for a PFX obtained elsewhere (Windows enrolls from certTemplateNames itself) nor for a SYSVOL
@@ -152,17 +149,13 @@ export class NetapiBackend implements JoinBackend {
         field: 'sysvolRoot',
       });
     }
-    const options = optionBits(params.options);
-    if (params.machineAccountOU && params.options?.downlevelPrivSupport) {
-      // lmjoin.h: lpMachineAccountOU is not supported with NETSETUP_PROVISION_DOWNLEVEL_PRIV_SUPPORT.
-      throw new ProvisioningError('ERROR_NOT_SUPPORTED', 'an OU cannot be combined with downlevelPrivSupport', { field: 'machineAccountOU' });
-    }
+    const v = validateParams(params, { enrolls: true });
     return {
-      domain: params.domain,
-      machineName: params.machineName,
-      machineAccountOU: params.machineAccountOU,
+      domain: v.domain.domain,
+      machineName: v.account.machineName,
+      machineAccountOU: v.account.machineAccountOU,
       dcName,
-      options,
+      options: v.account.win7Options,
       certTemplateNames: params.certTemplateNames ?? [],
       machinePolicyNames: params.machinePolicyNames ?? [],
       machinePolicyPaths: params.machinePolicyPaths ?? [],
@@ -177,7 +170,7 @@ export class NetapiBackend implements JoinBackend {
     const dcName = params.dcName ?? hostOf(connection.url);
     const request = this.request(params, dcName);
     const server = this.serverFor(connection, dcName);
-    const sam = samAccountNameFor(params.machineName);
+    const sam = accountNameOf(params.machineName);
     const skipSearch = params.options?.skipAccountSearch === true;
     const reuseIntoOu = params.options?.reuseAccount === true && typeof params.machineAccountOU === 'string' && params.machineAccountOU !== '';
     const directory = this.options.directory;
@@ -188,11 +181,7 @@ export class NetapiBackend implements JoinBackend {
     // is ours, and runs with skipAccountSearch too (one NetUserGetInfo): see the file comment.
     const checkExisting = (s: NetapiSession): NativeUser | null => {
       const existing = s.getUser(server, sam);
-      if (existing && !reuse) {
-        const what = whatItIs(kindOf(existing, sam));
-        const advice = what === null ? 'set reuseAccount to take it over' : `it ${what}; choose another name`;
-        throw new ProvisioningError('NERR_UserExists', `an account named ${sam} already exists; ${advice}`, { field: 'machineName' });
-      }
+      if (existing) refuseExisting(kindOf(existing, sam), sam, reuse);
       if (existing) checkNative(existing, sam, 'reuse', 'machineName');
       if (existing && existing.flags & UacBits.ACCOUNTDISABLE && params.enableAccount !== true) {
         // NetProvisionComputerAccount enables a reused account (Samba 4.17 seen: 4098 → 4096);
@@ -266,14 +255,7 @@ export class NetapiBackend implements JoinBackend {
       dcSiteName: facts.dc.dcSiteName,
       clientSiteName: facts.dc.clientSiteName,
     };
-    // As the LDAP backend's: the fields hold the package, printing the result shows a redaction.
-    return withRedactedView({
-      account,
-      domain,
-      packageBinary: new Uint8Array(binary),
-      packageText: binary.toString('base64'),
-      reused: existing !== null,
-    });
+    return provisionResult(account, domain, new Uint8Array(binary), existing !== null);
   }
 
   /** NetUserGetInfo level 23 for `NAME$`; null when there is no such account. Anything but a plain

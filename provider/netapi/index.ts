@@ -1,5 +1,5 @@
 // The native backend: Netapi32.dll on Windows, Samba's libnetapi elsewhere, through koffi.
-export { NetapiBackend, samAccountNameFor, type AccountDirectory, type NetapiAccount, type NetapiBackendOptions } from './backend';
+export { NetapiBackend, type AccountDirectory, type NetapiAccount, type NetapiBackendOptions } from './backend';
 export { loadNetapi, type NetapiOptions } from './load';
 export type { NativeNetapi, NetapiSession, NativeProvisionRequest, NativeUser, NativeCredentials } from './native';
 export { SAMBA_INSTALL_HINT } from './library';

@@ -4,7 +4,8 @@
 // A fact is secret when the declaration marks its member `secret` (like Samba's NDR_SECRET).
 
 import type { CertificateParts, DnsDomainInfo, DomainControllerInfo, JoinProvider2, PackageFacts, PfxStore, PolicyElement, PolicyElementList, SstStore } from './facts';
-import { normalizeGuid, type Infer, type Obj, type StructType } from './ndr';
+import { normalizeGuid } from './ids';
+import type { Infer, Obj, StructType } from './ndr';
 import { REDACTED } from './redaction';
 import { sidFromString, sidToString } from './sid';
 import {

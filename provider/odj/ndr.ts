@@ -14,6 +14,7 @@
 // Every count is bounded by the bytes that remain before anything is allocated.
 
 import { PackageFormatError } from './errors';
+import { guidFromBytes, guidToBytes, isGuid } from './ids';
 
 /** Largest package (binary form) the codec accepts or produces. */
 export const MAX_PACKAGE_BYTES = 16 * 1024 * 1024;
@@ -179,41 +180,6 @@ function minSize(t: NdrType): number {
 function tailOf(t: StructType): TailArrayType | undefined {
   const last = t.fields[t.fields.length - 1];
   return last?.type.kind === 'tailArray' ? last.type : undefined;
-}
-
-// ---- GUIDs ----------------------------------------------------------------------------------
-
-const GUID_RE = /^\{?([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})\}?$/i;
-export const ZERO_GUID = '00000000-0000-0000-0000-000000000000';
-
-export function isGuid(s: unknown): s is string {
-  return typeof s === 'string' && GUID_RE.test(s);
-}
-
-/** Canonical lower-case form (accepts braces and upper case). */
-export function normalizeGuid(s: string): string {
-  const m = GUID_RE.exec(s);
-  if (!m) throw new PackageFormatError(-1, 'a GUID such as 631c7621-5289-4321-bc9e-80f843f868c3');
-  return `${m[1]}-${m[2]}-${m[3]}-${m[4]}-${m[5]}`.toLowerCase();
-}
-
-function guidToBytes(s: string): Uint8Array {
-  const g = normalizeGuid(s).replace(/-/g, '');
-  const b = Buffer.from(g, 'hex');
-  // Data1, Data2, Data3 are little-endian integers; Data4 is bytes as written.
-  b.subarray(0, 4).reverse();
-  b.subarray(4, 6).reverse();
-  b.subarray(6, 8).reverse();
-  return b;
-}
-
-function bytesToGuid(b: Uint8Array): string {
-  const h = (from: number, to: number, rev: boolean): string => {
-    const part = Buffer.from(b.subarray(from, to));
-    if (rev) part.reverse();
-    return part.toString('hex');
-  };
-  return `${h(0, 4, true)}-${h(4, 6, true)}-${h(6, 8, true)}-${h(8, 10, false)}-${h(10, 16, false)}`;
 }
 
 // ---- encoding -------------------------------------------------------------------------------
@@ -516,7 +482,7 @@ function readScalars(r: Reader, t: NdrType, parent: Obj, arg: unknown, where: st
     case 'u32': return [r.int(4, where), null];
     case 'guid':
       r.align(4);
-      return [bytesToGuid(r.take(16, where)), null];
+      return [guidFromBytes(r.take(16, where)), null];
     case 'fixedBytes':
       return [r.take(t.length, where), null];
     case 'struct':

@@ -8,8 +8,9 @@
 
 import {
   type Infer, type Obj, type Serialized, enum32, fixedBytes, guid, passedContent, ptr, serialized, sizedArrayPtr,
-  sizedBytesPtr, struct, tailArray, u16, u32, u8, wchars, wstring, ZERO_GUID, normalizeGuid, isGuid,
+  sizedBytesPtr, struct, tailArray, u16, u32, u8, wchars, wstring,
 } from './ndr';
+import { isGuid, normalizeGuid, ZERO_GUID } from './ids';
 
 // ---- part types and blob formats ------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import { isOwnerMarker, ownerMarker } from '../directory/ownership';
 import { ProvisioningError } from '../errors';
 import { hasUrlCredentials, urlCredentialsRule } from '../credential-text';
 import { inspectAccount, LdapBackend } from '../directory/backend';
-import { validateParams } from '../validation';
+import { checkParams } from '../validation';
 import {
   changedFields,
   connectionFields,
@@ -128,39 +128,17 @@ function topOf(property: string): [string, string | undefined] {
   return [top.replace(/\[\d+\]$/, ''), sub];
 }
 
-/** The provisioning layer's own rules (names, DNs, option combinations, what is not supported).
- *  validateParams stops at the first violation; to report every property at once, the property at
- *  fault is set aside and the rest checked again. */
+/** The provisioning layer's own rules (names, DNs, option combinations, what is not supported),
+ *  every violation at once; inputs not yet known are left out. */
 function provisioningFailures(inputs: PackageInputs): CheckFailure[] {
   const params = toParams(inputs) as unknown as Record<string, unknown>;
-  // Templates are judged against the PFX files given for them: without those, they go too.
-  const drop = (k: string) => {
+  for (const [k, v] of Object.entries(params)) {
+    if (!containsUnknown(v)) continue;
     delete params[k];
+    // Templates are judged against the PFX files given for them: without those, they go too.
     if (k === 'certificates') delete params.certTemplateNames;
-  };
-  for (const [k, v] of Object.entries(params)) if (containsUnknown(v)) drop(k);
-  const failures: CheckFailure[] = [];
-  for (let round = 0; round < 16; round++) {
-    try {
-      validateParams(params as unknown as ProvisioningParams);
-      break;
-    } catch (e) {
-      if (!(e instanceof ProvisioningError)) throw e;
-      const field = e.field ?? '';
-      failures.push({ property: field, reason: e.message });
-      const [top, sub] = topOf(field);
-      if (top === 'options' && sub && params.options) {
-        const o = { ...(params.options as Record<string, unknown>) };
-        delete o[sub];
-        params.options = o;
-      } else if (top in params && top !== 'domain' && top !== 'machineName') {
-        drop(top);
-      } else {
-        break; // the rest depends on this one
-      }
-    }
   }
-  return failures;
+  return checkParams(params as unknown as ProvisioningParams).problems.map((e) => ({ property: e.field ?? '', reason: e.message }));
 }
 
 export async function check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<CheckResult> {
