@@ -11,7 +11,8 @@ import { buildCli, cleanEnv, runOdj, scratch, type Run } from './cli-run';
 import { testDc } from './support/dc';
 import { FaultProxy } from './support/fault-proxy';
 import { machineNames } from './support/ldap-backend';
-import { accountBySam, escapeFilter, withLdap } from './support/ldap';
+import { accountBySam, withLdap } from './support/ldap';
+import { Filter } from 'ldapts';
 import { requestOdjAndTestJoin } from './support/peers';
 
 const dc = testDc();
@@ -47,7 +48,7 @@ function provision(name: string, file: string, extra: string[]): Promise<Run> {
 async function accountsNamed(name: string): Promise<{ dn: string; description?: string }[]> {
   return withLdap(async (c) => {
     const base = dc.domain.split('.').map((p) => `DC=${p}`).join(',');
-    const r = await c.search(base, { scope: 'sub', filter: `(sAMAccountName=${escapeFilter(`${name}$`)})`, attributes: ['description'] });
+    const r = await c.search(base, { scope: 'sub', filter: `(sAMAccountName=${Filter.escape(`${name}$`)})`, attributes: ['description'] });
     return r.searchEntries.map((e) => {
       const d = [e.description ?? []].flat().map(String);
       return { dn: e.dn, ...(d.length ? { description: d.join('\n') } : {}) };

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRepoRoot, loadNative, startHost, type ProviderHost, type Props } from '../examples/runner/engine';
 import { buildAndProbe } from './support/provider-probe';
 import { testDc } from './support/dc';
-import { accountBySam, deleteAccount, deleteTree, ensureOu, escapeFilter, withLdap } from './support/ldap';
+import { accountBySam, deleteAccount, deleteTree, ensureOu, withLdap } from './support/ldap';
+import { Filter } from 'ldapts';
 import { requestOdjAndTestJoin } from './support/peers';
 import { parsePackage } from '../provider/odj';
 import { RegTypes } from '../provider/odj/registry-pol';
@@ -53,7 +54,7 @@ async function usnChanged(dn: string): Promise<string> {
 }
 
 async function ldapSearchSam(sam: string): Promise<number> {
-  return withLdap(async (c) => (await c.search(dn0(), { scope: 'sub', filter: `(sAMAccountName=${escapeFilter(sam)})`, attributes: ['1.1'] })).searchEntries.length);
+  return withLdap(async (c) => (await c.search(dn0(), { scope: 'sub', filter: `(sAMAccountName=${Filter.escape(sam)})`, attributes: ['1.1'] })).searchEntries.length);
 }
 const dn0 = () => dc.domain.split('.').map((p) => `DC=${p}`).join(',');
 

@@ -7,7 +7,7 @@ import { assertComputerAccount, isDeletableChild, UacBits, type GuardedAction } 
 import { ProvisioningError } from '../errors';
 import type { DirectoryConnection } from './connection';
 import { accountNameOf, guidFromBytes, guidToBytes, isGuid, sidFromBytes } from '../odj/ids';
-import { escapeDnValue, escapeFilterValue, parseDn, isDnWithin } from './escape';
+import { escapeDnValue, parseDn, isDnWithin } from './escape';
 import { unicodePwdValue } from './password';
 import { Secret } from '../secret';
 
@@ -120,7 +120,7 @@ export async function findAccountBySamName(conn: DirectoryConnection, baseDn: st
   const r = await conn.run({ action: `searching for ${samAccountName}`, field: 'machineName' }, () =>
     conn.client.search(baseDn, {
       scope: 'sub',
-      filter: `(sAMAccountName=${escapeFilterValue(samAccountName)})`,
+      filter: new EqualityFilter({ attribute: 'sAMAccountName', value: samAccountName }),
       attributes: ACCOUNT_ATTRIBUTES,
       explicitBufferAttributes: BINARY,
       sizeLimit: 2,

@@ -25,7 +25,7 @@ export async function provisionMany(list: ProvisioningParams[], connection: Conn
       valid.push({ index, v: validateParams(p) });
     } catch (e) {
       if (!(e instanceof ProvisioningError)) throw e;
-      outcomes[index] = { ok: false, error: new ProvisioningError(e.errno, e.message.replace(/^[^:]+: /, '').replace(/^[^:]+: /, ''), { field: `[${index}].${e.field ?? 'params'}` }) };
+      outcomes[index] = { ok: false, error: new ProvisioningError(e.errno, e.detail, { field: `[${index}].${e.field ?? 'params'}` }) };
     }
   });
   if (valid.length > 0) {

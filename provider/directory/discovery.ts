@@ -5,7 +5,8 @@ import { ProvisioningError } from '../errors';
 import type { DnsDomainInfo, DomainControllerInfo } from '../odj/facts';
 import { guidFromBytes, sidFromBytes } from '../odj/ids';
 import type { DirectoryConnection } from './connection';
-import { domainToDn, escapeFilterValue } from './escape';
+import { escapeFilter } from 'ldapts';
+import { domainToDn } from './escape';
 
 /** DS_* flags of the ping answer ([MS-ADTS] 6.3.1.2) and of DOMAIN_CONTROLLER_INFO. */
 export const DsFlags = {
@@ -140,10 +141,10 @@ export function parseNetlogonResponseEx(data: Uint8Array): NetlogonSamLogonRespo
 /** The LDAP ping's search: a base search of the root DSE for `Netlogon` with the domain and
  *  NtVer in the filter ([MS-ADTS] 6.3.3). */
 export function pingSearch(domain: string): { filter: string; attributes: string[]; explicitBufferAttributes: string[] } {
-  const ntVer = escapeFilterValue(Buffer.from([NT_VERSION, 0, 0, 0]));
+  const ntVer = Buffer.from([NT_VERSION, 0, 0, 0]);
   // A NetBIOS name cannot go in DnsDomain; ask without it and compare the answer instead. The ping
   // filter must be an AND (Samba ignores a bare NtVer).
-  const filter = domain.includes('.') ? `(&(DnsDomain=${escapeFilterValue(domain)})(NtVer=${ntVer}))` : `(&(NtVer=${ntVer}))`;
+  const filter = domain.includes('.') ? escapeFilter`(&(DnsDomain=${domain})(NtVer=${ntVer}))` : escapeFilter`(&(NtVer=${ntVer}))`;
   return { filter, attributes: ['Netlogon'], explicitBufferAttributes: ['Netlogon', 'netlogon'] };
 }
 

@@ -1,6 +1,7 @@
-// Escaping for the two places where user input meets LDAP syntax: DN attribute values (RFC 4514)
-// and search filter values (RFC 4515). Also a small RFC 4514 DN parser, because validating an OU
-// ("a full DN inside the domain") needs the RDNs, not a string suffix test that escaping can fool.
+// DN attribute values (RFC 4514) where user input meets DN syntax, and a small RFC 4514 DN parser,
+// because validating an OU ("a full DN inside the domain") needs the RDNs, not a string suffix test
+// that escaping can fool; ldapts parses no DNs. Filter values are escaped by ldapts (escapeFilter,
+// EqualityFilter).
 
 /** Escape one attribute value for use in a DN (RFC 4514 section 2.4). */
 export function escapeDnValue(value: string): string {
@@ -18,23 +19,6 @@ export function escapeDnValue(value: string): string {
     } else if (code < 0x20 || code === 0x7f) {
       // Control characters are legal when hex-escaped; writing them raw would confuse readers and some servers.
       out += '\\' + code.toString(16).padStart(2, '0');
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
-/** Escape a value for use inside a search filter (RFC 4515 section 3): `*()\` and NUL always, and
- *  every byte of a binary value. Strings are escaped per UTF-8 byte only where required. */
-export function escapeFilterValue(value: string | Uint8Array): string {
-  if (typeof value !== 'string') {
-    return Array.from(value, (b) => '\\' + b.toString(16).padStart(2, '0')).join('');
-  }
-  let out = '';
-  for (const ch of value) {
-    if (ch === '*' || ch === '(' || ch === ')' || ch === '\\' || ch === '\0') {
-      out += '\\' + ch.charCodeAt(0).toString(16).padStart(2, '0');
     } else {
       out += ch;
     }

@@ -13,7 +13,7 @@ import { Limits } from '../limits';
 import { HKEY_LOCAL_MACHINE, parseRegistryPol, RegistryPolError } from '../odj/registry-pol';
 import type { PolicyElementList } from '../odj';
 import type { DirectoryConnection } from './connection';
-import { escapeFilterValue } from './escape';
+import { escapeFilter } from 'ldapts';
 
 /** Registry.pol files are a few KiB; this keeps a wrong path from reading a disk image. */
 export const MAX_REGISTRY_POL_BYTES = Limits.policyFileBytes;
@@ -37,7 +37,7 @@ export async function findGpoByName(conn: DirectoryConnection, domainDn: string,
   const r = await conn.run({ action: `searching for the group policy object "${displayName}"`, field }, () =>
     conn.client.search(base, {
       scope: 'one',
-      filter: `(&(objectClass=groupPolicyContainer)(displayName=${escapeFilterValue(displayName)}))`,
+      filter: escapeFilter`(&(objectClass=groupPolicyContainer)(displayName=${displayName}))`,
       attributes: ['cn', 'displayName', 'gPCFileSysPath'],
     }),
   );

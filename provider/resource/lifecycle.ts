@@ -12,6 +12,7 @@ import { ProvisioningError } from '../errors';
 import { hasUrlCredentials, urlCredentialsRule } from '../credential-text';
 import { inspectAccount, LdapBackend } from '../directory/backend';
 import { checkParams } from '../validation';
+import { ProvisionOptionBits } from '../options';
 import {
   changedFields,
   connectionFields,
@@ -65,7 +66,7 @@ function backend(): JoinBackend {
 const stringFields = ['domain', 'machineName', 'machineAccountOU', 'dcName', 'netbiosName', 'siteName', 'primaryDnsDomain', 'sysvolRoot', 'url', 'bindUser', 'bindPassword', 'auth', 'keytab'] as const;
 const listFields = ['certTemplateNames', 'machinePolicyNames', 'machinePolicyPaths', 'caCerts', 'dnsServers'] as const;
 const boolFields = ['startTls', 'insecureSkipTlsVerify', 'allowPasswordResetAfterJoin', 'enableAccount'] as const;
-const optionNames = ['downlevelPrivSupport', 'reuseAccount', 'useDefaultPassword', 'skipAccountSearch', 'rootCaCerts', 'persistentSite'];
+const optionNames = Object.keys(ProvisionOptionBits);
 
 function shapeFailures(news: Record<string, unknown>): CheckFailure[] {
   const failures: CheckFailure[] = [];

@@ -4,7 +4,7 @@
 // exception: the LDAP ping's bytes are decoded with the provider's parser, which
 // directory-discovery.test.ts checks against the directory; nothing here tests that parser.
 import { readFileSync } from 'node:fs';
-import { Client } from 'ldapts';
+import { Client, Filter } from 'ldapts';
 import { parseNetlogonResponseEx, type NetlogonSamLogonResponseEx } from '../../provider/directory/discovery';
 import { testDc, type TestDc } from './dc';
 
@@ -28,11 +28,6 @@ export function guidToString(b: Buffer): string {
     h(b.subarray(8, 10)),
     h(b.subarray(10, 16)),
   ].join('-');
-}
-
-/** RFC 4515 escaping of a filter value. */
-export function escapeFilter(v: string): string {
-  return v.replace(/[\\*()\0]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
 /** `DC=a,DC=b` → `a.b` */
@@ -106,14 +101,14 @@ export async function domainTruth(): Promise<DomainTruth> {
     const xref = (
       await c.search(`CN=Partitions,${configDn}`, {
         scope: 'one',
-        filter: `(&(objectClass=crossRef)(nCName=${escapeFilter(domainDn)}))`,
+        filter: `(&(objectClass=crossRef)(nCName=${Filter.escape(domainDn)}))`,
         attributes: ['nETBIOSName', 'dnsRoot'],
       })
     ).searchEntries[0];
     const server = (
       await c.search(`CN=Sites,${configDn}`, {
         scope: 'sub',
-        filter: `(&(objectClass=server)(dNSHostName=${escapeFilter(dc.dcHost)}))`,
+        filter: `(&(objectClass=server)(dNSHostName=${Filter.escape(dc.dcHost)}))`,
         attributes: ['dNSHostName'],
       })
     ).searchEntries[0];
@@ -150,7 +145,7 @@ export async function accountBySam(sAMAccountName: string, on?: TestDc): Promise
     const entries = (
       await c.search(one(root.defaultNamingContext, 'defaultNamingContext'), {
         scope: 'sub',
-        filter: `(sAMAccountName=${escapeFilter(sAMAccountName)})`,
+        filter: `(sAMAccountName=${Filter.escape(sAMAccountName)})`,
         attributes: ['objectSid', 'objectGUID', 'sAMAccountName'],
         explicitBufferAttributes: ['objectSid', 'objectGUID'],
       })
@@ -180,7 +175,7 @@ export async function ldapPing(): Promise<LdapPing> {
     const e = (
       await c.search('', {
         scope: 'base',
-        filter: `(&(DnsDomain=${escapeFilter(dc.domain)})(NtVer=\\06\\00\\00\\00))`,
+        filter: `(&(DnsDomain=${Filter.escape(dc.domain)})(NtVer=\\06\\00\\00\\00))`,
         attributes: ['Netlogon'],
         // Samba names the returned attribute in lower case; ldapts matches names exactly.
         explicitBufferAttributes: ['netlogon', 'Netlogon'],
