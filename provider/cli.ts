@@ -6,17 +6,14 @@ import { UsageError, helpFor } from './cli/usage';
 
 type Command = { run(args: string[]): Promise<number> };
 
-/* eslint-disable @typescript-eslint/no-require-imports */
 const commands: Record<string, () => Command> = {
   provision: () => require('./cli/provision') as Command,
   inspect: () => require('./cli/inspect') as Command,
   unattend: () => require('./cli/unattend') as Command,
   delete: () => require('./cli/delete') as Command,
 };
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 function version(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require('../../package.json') as { version: string }).version;
 }
 
@@ -41,7 +38,6 @@ export async function main(argv: string[]): Promise<number> {
     if (!load) throw new UsageError(`no such command: ${name}`);
     if (name === 'provision') {
       // The TLS handshake with the DC runs while the command loads (cli/early.ts).
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       await (require('./cli/early') as typeof import('./cli/early')).startEarlyConnection(rest);
     }
     return await load().run(rest);
@@ -58,7 +54,6 @@ function report(e: unknown): number {
   const name = (e as Error)?.name;
   if (name === 'ProvisioningError') {
     // Loaded only on this path; output.ts adds the flag at fault.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { describeError } = require('./cli/output') as typeof import('./cli/output');
     process.stderr.write(`odj: ${describeError(e as import('./errors').ProvisioningError)}\n`);
     return 1;
@@ -83,13 +78,11 @@ function report(e: unknown): number {
  *  Kept in the user's own cache directory (0700), never in a shared /tmp one: code cache written
  *  by someone else would be code run as us, with the bind password in hand. */
 function enableCompileCache(): void {
-  /* eslint-disable @typescript-eslint/no-require-imports */
   const mod = require('node:module') as { enableCompileCache?: (dir: string) => unknown };
   if (typeof mod.enableCompileCache !== 'function' || process.env.NODE_DISABLE_COMPILE_CACHE) return;
   const { mkdirSync } = require('node:fs') as typeof import('node:fs');
   const { homedir } = require('node:os') as typeof import('node:os');
   const { join } = require('node:path') as typeof import('node:path');
-  /* eslint-enable @typescript-eslint/no-require-imports */
   try {
     const home = homedir();
     const base = process.env.XDG_CACHE_HOME || (home ? join(home, '.cache') : '');

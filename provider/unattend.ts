@@ -58,7 +58,6 @@ export function renderUnattendXml(packageText: Input<string>, options: UnattendO
   if (typeof packageText === 'string') return renderUnattendXmlText(packageText, options);
   architecturesOf(options); // fail now, not inside the Output
   // Loaded here so that library and CLI users who render plain text need no Pulumi runtime.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pulumi = require('@pulumi/pulumi') as typeof import('@pulumi/pulumi');
   return pulumi.secret(pulumi.output(packageText).apply((t) => renderUnattendXmlText(t, options)));
 }

@@ -31,7 +31,6 @@ export const installedProject: string | undefined = process.env.ODJ_RUNNER_PROJE
 const nodeRequire = createRequire(path.join(installedProject ?? repoRoot, 'package.json'));
 const pulumiRequire = createRequire(nodeRequire.resolve('@pulumi/pulumi/package.json'));
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 const grpc = pulumiRequire('@grpc/grpc-js') as any;
 const structproto = pulumiRequire('google-protobuf/google/protobuf/struct_pb') as any;
 const provproto = pulumiRequire('./proto/provider_pb') as any;

@@ -55,7 +55,6 @@ async function main(): Promise<void> {
     console.log(`stack outputs marked secret: ${secrets.join(', ') || '(none)'}`);
 
     // The built package API (what `odj inspect` shows): the package decoded, its password redacted.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const api = require(packageMainPath()) as typeof import('../../provider/index');
     const packageText = String(out.packageText);
     const view = api.redactPackage(api.parsePackage(packageText));

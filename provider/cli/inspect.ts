@@ -151,7 +151,6 @@ export async function run(args: string[]): Promise<number> {
     const dcName = nonEmpty(p, 'dcname', C);
     const host = dcName ?? parsed.facts.dc.name.replace(/^\\\\/, '');
     // Loaded only with --live: plain inspect needs the codec alone.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { liveVerdict } = require('./inspect-live') as typeof import('./inspect-live');
     verdict = await liveVerdict(parsed.facts, connection, { host: host || parsed.facts.domain, field: dcName ? 'dcName' : 'domain' }, issued);
   }

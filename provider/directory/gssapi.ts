@@ -103,7 +103,6 @@ function load(): Calls {
     });
   }
   // Required here, not at import: loading this package (or serializing a Pulumi provider) must not touch native code.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const koffi = require('koffi') as typeof Koffi;
   let lib: Koffi.LibraryHandle;
   let krb5: Koffi.LibraryHandle;

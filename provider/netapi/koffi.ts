@@ -9,7 +9,6 @@ export type NativeFunction = ReturnType<Koffi.LibraryHandle['func']>;
 
 /** The koffi module; Node's require cache makes repeated calls cheap. */
 export function requireKoffi(): KoffiModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('koffi') as KoffiModule;
 }
 

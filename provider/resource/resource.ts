@@ -28,7 +28,6 @@ function lifecycle(): Lifecycle {
   let notFound: unknown;
   for (const id of lifecycleModules) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       return require(id) as Lifecycle;
     } catch (e) {
       // Only "this candidate is missing" moves on; an error inside the module is the real error.
