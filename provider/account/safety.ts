@@ -19,7 +19,7 @@ export const UacBits = {
   PARTIAL_SECRETS_ACCOUNT: 0x04000000,
 } as const;
 
-export const REFUSAL_CODE = 'ERROR_NO_TRUST_SAM_ACCOUNT' as const;
+const REFUSAL_CODE = 'ERROR_NO_TRUST_SAM_ACCOUNT' as const;
 
 /** What the directory (or NetUserGetInfo) says about an object, enough to tell what it is. */
 export interface ObjectKind {
@@ -68,7 +68,7 @@ export function whatItIs(o: ObjectKind): string | null {
 }
 
 /** `CN=DC1,OU=Domain Controllers,… (DC1$)`, or whichever of the two is known. */
-export function objectLabel(o: ObjectKind): string {
+function objectLabel(o: ObjectKind): string {
   if (o.distinguishedName && o.samAccountName) return `${o.distinguishedName} (${o.samAccountName})`;
   return o.distinguishedName || o.samAccountName || 'the object';
 }

@@ -5,7 +5,7 @@ import { UsageError } from './usage';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
-export const helpOption: Options = { help: { type: 'boolean', short: 'h' } };
+const helpOption: Options = { help: { type: 'boolean', short: 'h' } };
 
 export const connectionOptions: Options = {
   url: { type: 'string' },

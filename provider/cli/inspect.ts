@@ -51,7 +51,7 @@ function section(title: string, rows: [string, string][]): string {
   return `${title}\n${rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n')}\n`;
 }
 
-export function renderView(v: PackageView): string {
+function renderView(v: PackageView): string {
   const out: string[] = [];
   out.push(section('Package', [
     ['machine name', show(v.machineName)],

@@ -6,7 +6,7 @@ import { InputTooLargeError, readFileBounded, readStreamBounded } from '../bound
 import { UsageError } from './usage';
 
 /** Stdin's bytes, at most `limit` (bounded-read.ts). */
-export function readStdin(limit: number): Promise<Buffer> {
+function readStdin(limit: number): Promise<Buffer> {
   return readStreamBounded(process.stdin, limit);
 }
 

@@ -16,7 +16,7 @@ export type PasswordInput = Secret | string;
 const asSecret = (p: PasswordInput): Secret => (p instanceof Secret ? p : new Secret(p, 'machinePassword'));
 
 /** userAccountControl bits we set or look at (the rest are preserved as the directory has them). */
-export const Uac = {
+const Uac = {
   ACCOUNTDISABLE: UacBits.ACCOUNTDISABLE,
   PASSWD_NOTREQD: 0x20,
   WORKSTATION_TRUST_ACCOUNT: UacBits.WORKSTATION_TRUST_ACCOUNT,
@@ -181,7 +181,7 @@ export interface NewAccount {
 
 /** The attributes of a new workstation account: only those creation under ms-DS-MachineAccountQuota
  *  allows ([MS-SAMR] 3.1.1.8.1 / the AD quota rules), so a non-admin can do it too. */
-export function newAccountAttributes(a: NewAccount): Attribute[] {
+function newAccountAttributes(a: NewAccount): Attribute[] {
   const name = a.machineName;
   const fqdn = `${name.toLowerCase()}.${a.dnsDomainName.toLowerCase()}`;
   return [
@@ -198,7 +198,7 @@ export function newAccountAttributes(a: NewAccount): Attribute[] {
   ];
 }
 
-export function accountDn(machineName: string, containerDn: string): string {
+function accountDn(machineName: string, containerDn: string): string {
   return `CN=${escapeDnValue(machineName.toUpperCase())},${containerDn}`;
 }
 

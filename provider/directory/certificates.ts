@@ -21,7 +21,7 @@ export const certificationAuthoritiesDn = (configurationNamingContext: string): 
   `CN=Certification Authorities,CN=Public Key Services,CN=Services,${configurationNamingContext}`;
 
 /** Parse one cACertificate value; a clear ERROR_INVALID_DATA naming the object when it is not a certificate. */
-export function certificateFromValue(value: Buffer, dn: string, index: number, field = 'options.rootCaCerts'): EnterpriseRootCa {
+function certificateFromValue(value: Buffer, dn: string, index: number, field = 'options.rootCaCerts'): EnterpriseRootCa {
   const bad = (why: string): ProvisioningError =>
     new ProvisioningError('ERROR_INVALID_DATA', `${dn}: cACertificate value ${index} is not an X.509 certificate (${why})`, { field });
   // X509Certificate also takes PEM text; the attribute holds DER, so insist on a DER SEQUENCE.

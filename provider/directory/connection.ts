@@ -22,8 +22,8 @@ export { resolveUrl } from './endpoint';
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
 /** Retries of a step the DC answered "busy" (51) or "unavailable" (52), with doubling backoff from BUSY_BACKOFF_MS. */
-export const BUSY_RETRIES = 3;
-export const BUSY_BACKOFF_MS = 250;
+const BUSY_RETRIES = 3;
+const BUSY_BACKOFF_MS = 250;
 
 /** Who we are connecting to and what to say when nobody answers there. */
 export interface DirectoryTarget {

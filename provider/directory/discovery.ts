@@ -56,7 +56,7 @@ export interface NetlogonSamLogonResponseEx {
   ntVersion?: number;
 }
 
-export class NetlogonFormatError extends Error {
+class NetlogonFormatError extends Error {
   override readonly name = 'NetlogonFormatError';
 }
 

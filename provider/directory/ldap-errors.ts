@@ -37,7 +37,7 @@ export function redact(text: string, secrets: readonly (Secret<string | Uint8Arr
 }
 
 /** The Win32 code at the start of an AD diagnostic message, if any. */
-export function diagnosticWin32Code(message: string): number | undefined {
+function diagnosticWin32Code(message: string): number | undefined {
   const m = /^([0-9A-Fa-f]{8}):/.exec(message.trim());
   return m ? parseInt(m[1], 16) : undefined;
 }

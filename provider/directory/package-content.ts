@@ -12,7 +12,7 @@ import type { Discovery } from './discovery';
 import { findGpoByName, readGpoMachinePolicy, readPolicyPath } from './policies';
 
 /** The store name Windows' certificate stores use for trusted roots. */
-export const ROOT_STORE_NAME = 'ROOT';
+const ROOT_STORE_NAME = 'ROOT';
 
 export async function resolvePackageContent(
   conn: DirectoryConnection,

@@ -27,7 +27,7 @@ export interface GroupPolicyObject {
   fileSysPath: string;
 }
 
-export const policiesContainerDn = (domainDn: string): string => `CN=Policies,CN=System,${domainDn}`;
+const policiesContainerDn = (domainDn: string): string => `CN=Policies,CN=System,${domainDn}`;
 
 const one = (v: unknown): string => String(Array.isArray(v) ? (v[0] ?? '') : (v ?? ''));
 
@@ -54,7 +54,7 @@ export async function findGpoByName(conn: DirectoryConnection, domainDn: string,
 }
 
 /** `\\server\share\a\b` → the components below the share, refusing anything that could climb out. */
-export function uncComponents(unc: string, field: string): string[] {
+function uncComponents(unc: string, field: string): string[] {
   const m = /^\\\\([^\\]+)\\([^\\]+)((?:\\[^\\]+)*)\\?$/.exec(unc);
   if (!m) throw new ProvisioningError('ERROR_INVALID_DATA', `gPCFileSysPath ${JSON.stringify(unc)} is not a UNC path \\\\server\\share\\…`, { field });
   const rest = m[3].split('\\').filter((c) => c !== '');
@@ -91,7 +91,7 @@ function fileError(e: unknown, path: string, field: string, what: string): Provi
 }
 
 /** Read and strictly parse one Registry.pol file into an element list whose source is `source`. */
-export async function readRegistryPolFile(path: string, source: string, field: string, what = 'the policy file'): Promise<PolicyElementList> {
+async function readRegistryPolFile(path: string, source: string, field: string, what = 'the policy file'): Promise<PolicyElementList> {
   let bytes: Buffer;
   try {
     // stat, not lstat: the size and kind checked are those of the file a link points to.

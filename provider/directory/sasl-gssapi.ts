@@ -19,7 +19,7 @@ import { GssError, startGssClient, GSS_S_BAD_NAME, GSS_S_CREDENTIALS_EXPIRED, GS
 const LAYER_NONE = 1;
 const LAYER_CONFIDENTIALITY = 4;
 /** The largest wrapped token we accept from the DC (the 3-octet maximum), and say so in the negotiation. */
-export const MAX_RECEIVE_TOKEN = 0xffffff;
+const MAX_RECEIVE_TOKEN = 0xffffff;
 /** Message IDs of our bind requests: far from ldapts's counter, which starts at 2. */
 const BIND_ID_BASE = 0x7fff0000;
 
@@ -325,7 +325,7 @@ const minorCodes: Record<number, { code: WindowsCodeName; field: 'host' | 'clien
 };
 
 /** A GSS or transport failure of the Kerberos bind as a ProvisioningError naming the setting at fault. */
-export function kerberosError(e: unknown, bind: KerberosBind): unknown {
+function kerberosError(e: unknown, bind: KerberosBind): unknown {
   if (!(e instanceof GssError)) return e;
   const where = {
     host: { field: 'connection.url', hint: `the DC is named ${bind.host}: its service principal ldap/${bind.host} must be known to the KDC (name the DC by its DNS host name, not an address)` },

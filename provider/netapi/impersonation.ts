@@ -8,9 +8,9 @@ import { openLibrary } from './library';
 import { pointerValue, type KoffiModule } from './koffi';
 import type { NativeCredentials } from './native';
 
-export const LOGON32_LOGON_NEW_CREDENTIALS = 9;
+const LOGON32_LOGON_NEW_CREDENTIALS = 9;
 /** The only provider that supports LOGON32_LOGON_NEW_CREDENTIALS. */
-export const LOGON32_PROVIDER_WINNT50 = 3;
+const LOGON32_PROVIDER_WINNT50 = 3;
 
 /** `DOMAIN\\user` → (user, DOMAIN); `user@realm` stays a UPN with no domain; a bare name takes the default domain. */
 export function splitAccount(c: NativeCredentials): { user: string; domain: string | null } {

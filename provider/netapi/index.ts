@@ -2,4 +2,3 @@
 export { NetapiBackend, type AccountDirectory, type NetapiAccount, type NetapiBackendOptions } from './backend';
 export { loadNetapi, type NetapiOptions } from './load';
 export type { NativeNetapi, NetapiSession, NativeProvisionRequest, NativeUser, NativeCredentials } from './native';
-export { SAMBA_INSTALL_HINT } from './library';

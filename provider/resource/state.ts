@@ -57,14 +57,14 @@ export interface PackageOutputs extends PackageInputs, AccountFacts {
 }
 
 /** A changed value here means another computer account: replace. */
-export const replaceFields = ['domain', 'machineName'] as const;
+const replaceFields = ['domain', 'machineName'] as const;
 /** A changed value here means the same account, moved, rebuilt or reset: update in place
  *  (account/lifecycle.ts says which field does what). */
-export const updateFields = [...moveFields, ...rebuildFields, ...resetFields] as const;
+const updateFields = [...moveFields, ...rebuildFields, ...resetFields] as const;
 /** How to reach the directory; a change here touches neither the account nor the package. */
 export const connectionFields = ['url', 'startTls', 'bindUser', 'bindPassword', 'caCerts', 'insecureSkipTlsVerify', 'timeoutMs', 'auth', 'keytab', 'dnsServers'] as const;
 
-export const provisioningFields = [...replaceFields, ...updateFields.filter((f) => f !== 'rotationTriggers')] as const;
+const provisioningFields = [...replaceFields, ...updateFields.filter((f) => f !== 'rotationTriggers')] as const;
 
 /** The engine's placeholder for a value not known during preview. */
 export const unknownValue = '04da6b54-80e4-46f7-96ec-b56ff0331ba9';
@@ -92,7 +92,7 @@ function canonical(v: unknown): unknown {
   return v;
 }
 
-export function sameValue(a: unknown, b: unknown): boolean {
+function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 }
 
