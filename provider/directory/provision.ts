@@ -4,7 +4,7 @@
 import type { AccountFacts, ConnectionSettings, IssuedFacts, ProvisionResult } from '../backend';
 import { ProvisioningError } from '../errors';
 import { buildPackage, type JoinProvider2, type PackageFacts } from '../odj';
-import { createAccount, deleteByDn, filetimeToIso, findAccountBySamName, loggedOnSincePasswordSet, readLogonFacts, reuseAccount, type FoundAccount } from './accounts';
+import { createAccount, deleteByDn, filetimeToIso, findAccountBySamName, loggedOnSincePasswordSet, readLogonFacts, reuseAccount, type FoundAccount, type ReuseOptions } from './accounts';
 import { refuseExisting } from '../account/safety';
 import { DEFAULT_TIMEOUT_MS, DirectoryConnection } from './connection';
 import { completeDiscovery, pingDomainController, type Discovery, type NetlogonSamLogonResponseEx } from './discovery';
@@ -100,77 +100,24 @@ export async function openDomain(domain: DomainRequest, settings: ConnectionSett
   }
 }
 
-/** Provision one machine over an open, discovered connection. */
+/** Provision one machine over an open, discovered connection: check the OU, fetch the package's
+ *  content, find or create the account, then issue the package (or remove an account just made). */
 export async function provisionOne(conn: DirectoryConnection, d: Discovery, req: AccountRequest): Promise<ProvisionResult> {
-  const domainRdns = parseDn(d.head.dn);
-  if (req.machineAccountOU) {
-    const ou = parseDn(req.machineAccountOU);
-    if (ou.length <= domainRdns.length || !isDnWithin(ou, domainRdns)) {
-      throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the OU must be a full DN inside ${d.head.dn}`, { field: 'machineAccountOU' });
-    }
-  }
+  checkOuInDomain(req.machineAccountOU, d.head.dn);
   // Fetched before the account is touched: a missing GPO or a bad CA value must not leave an account.
   const content = req.content ? await resolvePackageContent(conn, d, req.content) : {};
-  const sam = accountNameOf(req.machineName);
   const password: Secret = secret(req.useDefaultPassword ? defaultMachinePassword(req.machineName) : generateMachinePassword(), 'machinePassword');
-  const existing = req.skipAccountSearch ? null : await findAccountBySamName(conn, d.head.dn, sam);
-  const marker = req.ownerTag !== undefined ? { ownerMarker: ownerMarker(req.ownerTag) } : {};
-  const warnings: string[] = [];
-  let account: FoundAccount;
-  // created: this call (or an earlier failed call for the same owner) made the account, so a
-  // failure before the package is returned removes it again.
-  let created = false;
-  // true when `account` was read back after the add, so its pwdLastSet is the new password's
-  let readBackAfterAdd = false;
-  const reuse = { password, containerDn: req.machineAccountOU, enableAccount: req.enableAccount === true, ...marker };
-  if (existing) {
-    if (await isOwnOrphan(conn, existing, req)) {
-      account = await reuseAccount(conn, existing, reuse);
-      created = true;
-    } else {
-      refuseExisting(existing, sam, req.reuseAccount);
-      account = await reuseAccount(conn, existing, reuse);
-      // djoin's reuse resets, and so does ours; but say so when a machine was using the password.
-      if (loggedOnSincePasswordSet(existing)) warnings.push(resetAfterLogonWarning(existing));
-    }
-  } else {
-    try {
-      account = await createAccount(conn, {
-        machineName: req.machineName,
-        dnsDomainName: d.domainFacts.dnsDomainName,
-        containerDn: req.machineAccountOU ?? d.head.computersContainer,
-        password,
-        ...(req.ownerTag !== undefined ? { ownerMarker: ownerMarker(req.ownerTag) } : {}),
-      });
-      readBackAfterAdd = true;
-    } catch (e) {
-      // Without the search up front, the DC may object to a duplicate SPN before the duplicate
-      // sAMAccountName; one search tells which it was, and whether it is our own orphan.
-      const clashCodes = ['ERROR_ALREADY_EXISTS', 'NERR_UserExists', 'ERROR_DS_CONSTRAINT_VIOLATION'];
-      if (!(e instanceof ProvisioningError) || !clashCodes.includes(e.code) || !conn.client.isConnected) throw e;
-      const clash = req.skipAccountSearch ? await findAccountBySamName(conn, d.head.dn, sam).catch(() => null) : null;
-      if (clash && (await isOwnOrphan(conn, clash, req))) {
-        account = await reuseAccount(conn, clash, reuse);
-      } else if (clash) {
-        refuseExisting(clash, sam, false);
-        throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${clash.distinguishedName})`, { field: 'machineName' });
-      } else if (e.code !== 'ERROR_DS_CONSTRAINT_VIOLATION') {
-        throw new ProvisioningError('NERR_UserExists', `an object named ${sam} already exists`, { field: 'machineName' });
-      } else {
-        throw e;
-      }
-    }
-    created = true;
-  }
+  const taken = await takeAccount(conn, d, req, password);
+  const { account, created } = taken;
   try {
     // When the password was set, read where it was set: the "is the package still current?" fact.
     const issued: IssuedFacts = {
-      pwdLastSet: readBackAfterAdd && account.pwdLastSet ? account.pwdLastSet : (await readLogonFacts(conn, account.distinguishedName, d.domainFacts.dcName)).pwdLastSet,
+      pwdLastSet: taken.readBack && account.pwdLastSet ? account.pwdLastSet : (await readLogonFacts(conn, account.distinguishedName, d.domainFacts.dcName)).pwdLastSet,
       dcName: d.domainFacts.dcName,
     };
     const result = packageFor(d, req, password.reveal(), account, content, !created);
     result.issued = issued; // set on the object: a spread would drop its redacted view
-    if (warnings.length > 0) result.warnings = warnings;
+    if (taken.warnings.length > 0) result.warnings = taken.warnings;
     return result;
   } catch (e) {
     // Never leave a half-made account: the one we just created goes again.
@@ -178,6 +125,70 @@ export async function provisionOne(conn: DirectoryConnection, d: Discovery, req:
     if (e instanceof ProvisioningError) throw e;
     throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the package could not be built (${(e as Error).name})`);
   }
+}
+
+function checkOuInDomain(machineAccountOU: string | undefined, domainDn: string): void {
+  if (!machineAccountOU) return;
+  const domainRdns = parseDn(domainDn);
+  const ou = parseDn(machineAccountOU);
+  if (ou.length <= domainRdns.length || !isDnWithin(ou, domainRdns)) {
+    throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the OU must be a full DN inside ${domainDn}`, { field: 'machineAccountOU' });
+  }
+}
+
+interface TakenAccount {
+  account: FoundAccount;
+  /** this call (or an earlier failed call for the same owner) made it: a later failure removes it */
+  created: boolean;
+  /** read back after the add, so its pwdLastSet is the new password's */
+  readBack: boolean;
+  warnings: string[];
+}
+
+/** The account with the new password: an existing one reused (or refused), else a new one. */
+async function takeAccount(conn: DirectoryConnection, d: Discovery, req: AccountRequest, password: Secret): Promise<TakenAccount> {
+  const sam = accountNameOf(req.machineName);
+  const existing = req.skipAccountSearch ? null : await findAccountBySamName(conn, d.head.dn, sam);
+  const reuse = { password, containerDn: req.machineAccountOU, enableAccount: req.enableAccount === true, ...markerOf(req) };
+  if (existing && (await isOwnOrphan(conn, existing, req))) {
+    return { account: await reuseAccount(conn, existing, reuse), created: true, readBack: false, warnings: [] };
+  }
+  if (existing) {
+    refuseExisting(existing, sam, req.reuseAccount);
+    const account = await reuseAccount(conn, existing, reuse);
+    // djoin's reuse resets, and so does ours; but say so when a machine was using the password.
+    return { account, created: false, readBack: false, warnings: loggedOnSincePasswordSet(existing) ? [resetAfterLogonWarning(existing)] : [] };
+  }
+  try {
+    const account = await createAccount(conn, {
+      machineName: req.machineName,
+      dnsDomainName: d.domainFacts.dnsDomainName,
+      containerDn: req.machineAccountOU ?? d.head.computersContainer,
+      password,
+      ...markerOf(req),
+    });
+    return { account, created: true, readBack: true, warnings: [] };
+  } catch (e) {
+    return { account: await recoverFromClash(conn, d, req, sam, reuse, e), created: true, readBack: false, warnings: [] };
+  }
+}
+
+const markerOf = (req: AccountRequest): { ownerMarker?: string } => (req.ownerTag !== undefined ? { ownerMarker: ownerMarker(req.ownerTag) } : {});
+
+/** An add that failed on a clash. Without the search up front, the DC may object to a duplicate
+ *  SPN before the duplicate sAMAccountName; one search tells which it was, and whether it is our
+ *  own orphan (then it is reused); anything else is rethrown as what it is. */
+async function recoverFromClash(conn: DirectoryConnection, d: Discovery, req: AccountRequest, sam: string, reuse: ReuseOptions, e: unknown): Promise<FoundAccount> {
+  const clashCodes = ['ERROR_ALREADY_EXISTS', 'NERR_UserExists', 'ERROR_DS_CONSTRAINT_VIOLATION'];
+  if (!(e instanceof ProvisioningError) || !clashCodes.includes(e.code) || !conn.client.isConnected) throw e;
+  const clash = req.skipAccountSearch ? await findAccountBySamName(conn, d.head.dn, sam).catch(() => null) : null;
+  if (clash && (await isOwnOrphan(conn, clash, req))) return reuseAccount(conn, clash, reuse);
+  if (clash) {
+    refuseExisting(clash, sam, false);
+    throw new ProvisioningError('NERR_UserExists', `the account ${sam} already exists (${clash.distinguishedName})`, { field: 'machineName' });
+  }
+  if (e.code !== 'ERROR_DS_CONSTRAINT_VIOLATION') throw new ProvisioningError('NERR_UserExists', `an object named ${sam} already exists`, { field: 'machineName' });
+  throw e;
 }
 
 /** The package for an account whose password is `machinePassword`; no directory access. */

@@ -120,6 +120,50 @@ function reusedAccountStays(): ProvisioningError {
   );
 }
 
+/** A provisioning that failed after the account was moved for it: put it back, or say where it now is. */
+async function movedBack(e: ProvisioningError, moved: { from: string; to: AccountFacts }, mover: AccountDirectory, connection: ConnectionSettings, domain: string): Promise<ProvisioningError> {
+  const { from, to } = moved;
+  const back = await mover.moveAccount!(to, parentDn(from), connection, domain).then(
+    () => `the account was moved back to ${from}`,
+    () => `the account could not be moved back and is now at ${to.distinguishedName} (it was at ${from})`,
+  );
+  return new ProvisioningError(e.errno, `${e.detail}; ${back}`, { field: e.field, cause: e });
+}
+
+/** The result from the package NetApi made: its facts, checked against the account NetUserGetInfo
+ *  reads after the call, plus the DN and GUID when a directory found them. */
+function resultOf(binary: Buffer, sam: string, after: NativeUser | null, found: AccountFacts | null, reused: boolean): ProvisionResult {
+  const parsed = parsePackage(binary);
+  const facts = parsed.facts;
+  const domainSid = facts.domainInfo.sid ?? '';
+  const objectSid = parsed.accountSid ?? (domainSid && facts.rid ? `${domainSid}-${facts.rid}` : after?.sid ?? '');
+  if (after && objectSid && after.sid !== objectSid) {
+    throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the package names SID ${objectSid} but the account has ${after.sid}`, {
+      field: 'machineName',
+    });
+  }
+  const account: AccountFacts = {
+    distinguishedName: found?.distinguishedName ?? '',
+    objectGuid: found?.objectGuid ?? '',
+    objectSid,
+    rid: facts.rid || ridOf(objectSid),
+    samAccountName: found?.samAccountName ?? sam,
+    ...(after ? { enabled: (after.flags & UacBits.ACCOUNTDISABLE) === 0 } : {}),
+  };
+  const domain: DomainFacts = {
+    dnsDomainName: facts.domainInfo.dnsDomainName,
+    netbiosDomainName: facts.domainInfo.name,
+    forestName: facts.domainInfo.dnsForestName,
+    domainGuid: facts.domainInfo.domainGuid,
+    domainSid,
+    dcName: stripUnc(facts.dc.name),
+    dcAddress: stripUnc(facts.dc.address),
+    dcSiteName: facts.dc.dcSiteName,
+    clientSiteName: facts.dc.clientSiteName,
+  };
+  return provisionResult(account, domain, new Uint8Array(binary), reused);
+}
+
 export class NetapiBackend implements JoinBackend {
   // Plain data only: the library is opened inside each call, so the object serializes.
   constructor(private readonly options: NetapiBackendOptions = {}) {}
@@ -216,46 +260,11 @@ export class NetapiBackend implements JoinBackend {
       });
     } catch (e) {
       if (!moved || !(e instanceof ProvisioningError)) throw e;
-      // Moved for nothing: put the account back, or say where it now is.
-      const { from, to } = moved;
-      const back = await mover!.moveAccount!(to, parentDn(from), connection, params.domain).then(
-        () => `the account was moved back to ${from}`,
-        () => `the account could not be moved back and is now at ${to.distinguishedName} (it was at ${from})`,
-      );
-      throw new ProvisioningError(e.errno, `${e.detail}; ${back}`, { field: e.field, cause: e });
+      throw await movedBack(e, moved, mover!, connection, params.domain);
     }
     const { binary, existing, after } = done;
-
-    const parsed = parsePackage(binary);
-    const facts = parsed.facts;
-    const domainSid = facts.domainInfo.sid ?? '';
-    const objectSid = parsed.accountSid ?? (domainSid && facts.rid ? `${domainSid}-${facts.rid}` : after?.sid ?? '');
-    if (after && objectSid && after.sid !== objectSid) {
-      throw new ProvisioningError('ERROR_INVALID_PARAMETER', `the package names SID ${objectSid} but the account has ${after.sid}`, {
-        field: 'machineName',
-      });
-    }
     const found = directory ? await directory.findBySamAccountName(sam, connection, params.domain) : null;
-    const account: AccountFacts = {
-      distinguishedName: found?.distinguishedName ?? '',
-      objectGuid: found?.objectGuid ?? '',
-      objectSid,
-      rid: facts.rid || ridOf(objectSid),
-      samAccountName: found?.samAccountName ?? sam,
-      ...(after ? { enabled: (after.flags & UacBits.ACCOUNTDISABLE) === 0 } : {}),
-    };
-    const domain: DomainFacts = {
-      dnsDomainName: facts.domainInfo.dnsDomainName,
-      netbiosDomainName: facts.domainInfo.name,
-      forestName: facts.domainInfo.dnsForestName,
-      domainGuid: facts.domainInfo.domainGuid,
-      domainSid,
-      dcName: stripUnc(facts.dc.name),
-      dcAddress: stripUnc(facts.dc.address),
-      dcSiteName: facts.dc.dcSiteName,
-      clientSiteName: facts.dc.clientSiteName,
-    };
-    return provisionResult(account, domain, new Uint8Array(binary), existing !== null);
+    return resultOf(binary, sam, after, found, existing !== null);
   }
 
   /** NetUserGetInfo level 23 for `NAME$`; null when there is no such account. Anything but a plain
