@@ -33,13 +33,17 @@ export function paramsVersion(r: NativeProvisionRequest): number {
 const utf16z = (s: string): Buffer => Buffer.from(s + '\0', 'utf16le');
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
-/** The image for this machine (what a call passes), or laid out for another Windows ABI so its
- *  bytes can be inspected here (pointers then hold the low bits of this machine's addresses). */
-export function buildParamsImage(koffi: KoffiModule, r: NativeProvisionRequest, abi?: WindowsAbi): ParamsImage {
-  const type = abi ? provisioningParamsModel(koffi, abi) : provisioningParamsType(koffi);
-  const ptrSize = abi ? (abi === 'x86' ? 4 : 8) : koffi.sizeof('void *');
-  const structSize = align(koffi.sizeof(type), ptrSize);
+/** Where everything goes in the block: arrays of pointers right after the struct, then every
+ *  string (UTF-16, 2-aligned); offsets from the start of the block. */
+interface BlockPlan {
+  arrayAt: Record<string, number>;
+  stringAt: Record<string, number>;
+  itemAt: Record<string, number[]>;
+  blobs: Array<{ at: number; bytes: Buffer }>;
+  size: number;
+}
 
+function planBlock(r: NativeProvisionRequest, structSize: number, ptrSize: number): BlockPlan {
   const strings: Record<string, string | undefined> = {
     lpDomain: r.domain,
     lpHostName: r.machineName,
@@ -54,8 +58,6 @@ export function buildParamsImage(koffi: KoffiModule, r: NativeProvisionRequest, 
     aMachinePolicyNames: r.machinePolicyNames,
     aMachinePolicyPaths: r.machinePolicyPaths,
   };
-
-  // Plan the block: arrays of pointers right after the struct, then every string.
   let cursor = structSize;
   const arrayAt: Record<string, number> = {};
   for (const [name, items] of Object.entries(arrays)) {
@@ -63,7 +65,7 @@ export function buildParamsImage(koffi: KoffiModule, r: NativeProvisionRequest, 
     arrayAt[name] = cursor;
     cursor += items.length * ptrSize;
   }
-  const blobs: Array<{ at: number; bytes: Buffer }> = [];
+  const blobs: BlockPlan['blobs'] = [];
   const place = (s: string): number => {
     const bytes = utf16z(s);
     const at = align(cursor, 2);
@@ -75,7 +77,15 @@ export function buildParamsImage(koffi: KoffiModule, r: NativeProvisionRequest, 
   for (const [name, s] of Object.entries(strings)) if (s !== undefined) stringAt[name] = place(s);
   const itemAt: Record<string, number[]> = {};
   for (const [name, items] of Object.entries(arrays)) itemAt[name] = items.map(place);
-  const size = align(cursor, ptrSize);
+  return { arrayAt, stringAt, itemAt, blobs, size: align(cursor, ptrSize) };
+}
+
+/** The image for this machine (what a call passes), or laid out for another Windows ABI so its
+ *  bytes can be inspected here (pointers then hold the low bits of this machine's addresses). */
+export function buildParamsImage(koffi: KoffiModule, r: NativeProvisionRequest, abi?: WindowsAbi): ParamsImage {
+  const type = abi ? provisioningParamsModel(koffi, abi) : provisioningParamsType(koffi);
+  const ptrSize = abi ? (abi === 'x86' ? 4 : 8) : koffi.sizeof('void *');
+  const { arrayAt, stringAt, itemAt, blobs, size } = planBlock(r, align(koffi.sizeof(type), ptrSize), ptrSize);
 
   const raw = koffi.alloc('uint8_t', size);
   const base = pointerValue(koffi, raw);

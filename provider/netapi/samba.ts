@@ -85,10 +85,17 @@ function minimalConfig(dir: string): string {
   return path;
 }
 
+/** What a loaded libnetapi gives every session. */
+interface Loaded {
+  koffi: KoffiModule;
+  calls: SambaCalls;
+  UserInfo23: ReturnType<typeof userInfo23Type>;
+}
+
 export function loadSamba(options: SambaOptions = {}): NativeNetapi {
   const koffi = loadKoffi();
   const calls = bind(koffi, options.libraryPath);
-  const UserInfo23 = userInfo23Type(koffi, false);
+  const lib: Loaded = { koffi, calls, UserInfo23: userInfo23Type(koffi, false) };
 
   function withSession<T>(credentials: NativeCredentials, fn: (s: NetapiSession) => T): T {
     // libnetapi_init would only say "general failure"; name the real problem first.
@@ -112,7 +119,7 @@ export function loadSamba(options: SambaOptions = {}): NativeNetapi {
       }
       if (credentials.user !== undefined) check(calls.setUsername(ctx, credentials.user) as number, 'libnetapi_set_username');
       if (credentials.password !== undefined) check(calls.setPassword(ctx, credentials.password) as number, 'libnetapi_set_password');
-      return fn(session(ctx, credentials, capture));
+      return fn(session(lib, ctx, credentials, capture));
     } finally {
       const c = ctx;
       if (c !== null) {
@@ -127,54 +134,56 @@ export function loadSamba(options: SambaOptions = {}): NativeNetapi {
     }
   }
 
-  function check(status: number, call: string): void {
-    if (status !== 0) throw statusError(status, call);
-  }
-
-  function session(ctx: bigint, credentials: NativeCredentials, capture: StderrCapture): NetapiSession {
-    // libnetapi's own explanation, e.g. "failed to lookup DC info … logon is invalid": useful,
-    // and scrubbed of the password in case a future version ever echoes it.
-    const explain = (status: number): string | undefined => {
-      const s = calls.errorString(ctx, status) as string | null;
-      return s ? scrubSecrets(s, [credentials.password]) : undefined;
-    };
-    // The context keeps the last explanation until replaced: clear it so a failure is never
-    // explained by an earlier call's message.
-    const fresh = (): void => void calls.setErrorString(ctx, '');
-    // Runs a NetApi call with libnetapi's stderr captured. ERROR_CAN_NOT_COMPLETE is all libnetapi
-    // returns when it cannot open the DC's IPC$ share; the NTSTATUS it printed says why (bad
-    // credentials, access denied, …), and that is the result the caller needs.
-    const netapi = (call: () => unknown): number => {
-      fresh();
-      const { value, text } = capture(() => call() as number);
-      if (value === ERROR_CAN_NOT_COMPLETE) return win32FromCaptured(text) ?? value;
-      return value;
-    };
-
-    return {
-      provision(r: NativeProvisionRequest): Buffer {
-        refuseUnsupported(r);
-        const bin: unknown[] = [null];
-        const size: number[] = [0];
-        // Samba (like Windows) wants exactly one of the binary and the text outputs.
-        const st = netapi(() => calls.provision(r.domain, r.machineName, r.machineAccountOU ?? null, r.dcName ?? null, r.options >>> 0, bin, size, null));
-        return takePackage(koffi, calls.bufferFree, st, 'NetProvisionComputerAccount', bin, size, explain);
-      },
-
-      getUser(server: string | null, accountName: string): NativeUser | null {
-        const out: unknown[] = [null];
-        const st = netapi(() => calls.userGetInfo(server, accountName, 23, out));
-        return takeUser(koffi, calls.bufferFree, UserInfo23, st, out, explain);
-      },
-
-      deleteUser(server: string | null, accountName: string): boolean {
-        const st = netapi(() => calls.userDel(server, accountName));
-        if (isNoSuchAccount(st)) return false;
-        if (st !== 0) throw statusError(st, 'NetUserDel', explain(st));
-        return true;
-      },
-    };
-  }
-
   return { flavour: 'samba', withSession };
+}
+
+function check(status: number, call: string): void {
+  if (status !== 0) throw statusError(status, call);
+}
+
+/** The NetApi calls on one libnetapi context, each with its stderr captured and explained. */
+function session(lib: Loaded, ctx: bigint, credentials: NativeCredentials, capture: StderrCapture): NetapiSession {
+  const { koffi, calls, UserInfo23 } = lib;
+  // libnetapi's own explanation, e.g. "failed to lookup DC info … logon is invalid": useful,
+  // and scrubbed of the password in case a future version ever echoes it.
+  const explain = (status: number): string | undefined => {
+    const s = calls.errorString(ctx, status) as string | null;
+    return s ? scrubSecrets(s, [credentials.password]) : undefined;
+  };
+  // The context keeps the last explanation until replaced: clear it so a failure is never
+  // explained by an earlier call's message.
+  const fresh = (): void => void calls.setErrorString(ctx, '');
+  // Runs a NetApi call with libnetapi's stderr captured. ERROR_CAN_NOT_COMPLETE is all libnetapi
+  // returns when it cannot open the DC's IPC$ share; the NTSTATUS it printed says why (bad
+  // credentials, access denied, …), and that is the result the caller needs.
+  const netapi = (call: () => unknown): number => {
+    fresh();
+    const { value, text } = capture(() => call() as number);
+    if (value === ERROR_CAN_NOT_COMPLETE) return win32FromCaptured(text) ?? value;
+    return value;
+  };
+
+  return {
+    provision(r: NativeProvisionRequest): Buffer {
+      refuseUnsupported(r);
+      const bin: unknown[] = [null];
+      const size: number[] = [0];
+      // Samba (like Windows) wants exactly one of the binary and the text outputs.
+      const st = netapi(() => calls.provision(r.domain, r.machineName, r.machineAccountOU ?? null, r.dcName ?? null, r.options >>> 0, bin, size, null));
+      return takePackage(koffi, calls.bufferFree, st, 'NetProvisionComputerAccount', bin, size, explain);
+    },
+
+    getUser(server: string | null, accountName: string): NativeUser | null {
+      const out: unknown[] = [null];
+      const st = netapi(() => calls.userGetInfo(server, accountName, 23, out));
+      return takeUser(koffi, calls.bufferFree, UserInfo23, st, out, explain);
+    },
+
+    deleteUser(server: string | null, accountName: string): boolean {
+      const st = netapi(() => calls.userDel(server, accountName));
+      if (isNoSuchAccount(st)) return false;
+      if (st !== 0) throw statusError(st, 'NetUserDel', explain(st));
+      return true;
+    },
+  };
 }
