@@ -3,7 +3,8 @@
 // with what the directory itself says.
 import { afterEach, describe, expect, it } from 'vitest';
 import { DirectoryConnection } from '../provider/directory/connection';
-import { COMPUTERS_CONTAINER_GUID, DsFlags, checkPingAnswer, completeDiscovery, ldapPing, parseNetlogonResponseEx, pingDomainController, readDomainHead, readRootDse } from '../provider/directory/discovery';
+import { COMPUTERS_CONTAINER_GUID, checkPingAnswer, completeDiscovery, ldapPing, pingDomainController, readDomainHead, readRootDse } from '../provider/directory/discovery';
+import { DsFlags, parseNetlogonResponseEx } from '../provider/directory/netlogon';
 import { ProvisioningError } from '../provider/errors';
 import { testDc } from './support/dc';
 import { domainTruth, withLdap } from './support/ldap';

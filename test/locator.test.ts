@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findCandidates, locateDc, orderSrv, srvName } from '../provider/directory/locator';
 import { LocatorDns } from '../provider/directory/dns';
-import { DsFlags } from '../provider/directory/discovery';
+import { DsFlags } from '../provider/directory/netlogon';
 import { provision } from '../provider/directory/backend';
 import { ProvisioningError } from '../provider/errors';
 import { connectionFields, connectionFromConfig, connectionFromEnv, mergeConnection } from '../provider/resource/state';

@@ -1,7 +1,7 @@
 // `odj inspect`: every field of a package, for a person or (with --json) a program. The machine
 // password and PFX bytes stay redacted unless --show-secrets. Loads the codec only, and the
 // directory code with --live (inspect-live.ts).
-import { DsFlags } from '../directory/discovery';
+import { DsFlags } from '../directory/netlogon';
 import { parsePackage, redactPackage, type PackageView } from '../odj';
 import { describePolicyValue, describeSst } from '../odj/content-view';
 import { bool, connectionOptions, nonEmpty, parse } from './args';

@@ -188,6 +188,52 @@ async function deliver(conn: Parameters<typeof deleteByDn>[0], job: Job, r: Prov
   if (printblob) process.stdout.write(`${r.packageText}\n`);
 }
 
+/**
+ * SIGINT and SIGTERM, in every mode, never leave an account without its package: the machine in
+ * hand is finished (its file written, or its new account removed again when that fails, as deliver
+ * does) and nothing after it starts. What happened is said on stderr. A second signal only says
+ * what is still going on; a third quits at once and says which account may remain.
+ */
+class Interruption {
+  signal: NodeJS.Signals | undefined;
+  inHand: Job | undefined;
+  private count = 0;
+  private readonly handler = (sig: NodeJS.Signals): void => this.on(sig);
+
+  constructor() {
+    process.on('SIGINT', this.handler);
+    process.on('SIGTERM', this.handler);
+  }
+
+  remove(): void {
+    process.removeListener('SIGINT', this.handler);
+    process.removeListener('SIGTERM', this.handler);
+  }
+
+  exitCode(): number {
+    return this.signal === 'SIGTERM' ? 143 : 130;
+  }
+
+  private on(sig: NodeJS.Signals): void {
+    this.count++;
+    this.signal ??= sig;
+    const name = this.inHand?.params.machineName;
+    if (this.count >= 3) {
+      process.stderr.write(`odj: ${sig}: quitting now${name ? `; the account ${accountNameOf(name)} may exist without its package file: check it, and remove it with odj delete --machine ${name} if so` : ''}\n`);
+      process.exit(sig === 'SIGTERM' ? 143 : 130);
+    }
+    if (this.count === 2) {
+      process.stderr.write(`odj: ${sig}: still finishing ${name ?? 'the connection'} (each DC step has a timeout); once more to quit now and leave it as it is\n`);
+      return;
+    }
+    process.stderr.write(
+      name
+        ? `odj: interrupted; stopping after the current machine (${sig}): ${name} is finished first (its package written, or its new account removed)\n`
+        : `odj: interrupted; stopping before any machine is provisioned (${sig})\n`,
+    );
+  }
+}
+
 export async function run(args: string[]): Promise<number> {
   const p = parse(C, args, options, false);
   if (bool(p, 'help')) {
@@ -209,40 +255,12 @@ export async function run(args: string[]): Promise<number> {
   const say = (s: string): void => {
     if (!quiet && !json) (printblob ? process.stderr : process.stdout).write(s);
   };
-  // SIGINT and SIGTERM, in every mode, never leave an account without its package: the machine in
-  // hand is finished (its file written, or its new account removed again when that fails, as
-  // deliver does) and nothing after it starts. What happened is said on stderr. A second signal
-  // only says what is still going on; a third quits at once and says which account may remain.
-  let signal: NodeJS.Signals | undefined;
-  let signals = 0;
-  let inHand: Job | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    signals++;
-    signal ??= sig;
-    const name = inHand?.params.machineName;
-    if (signals >= 3) {
-      process.stderr.write(`odj: ${sig}: quitting now${name ? `; the account ${accountNameOf(name)} may exist without its package file: check it, and remove it with odj delete --machine ${name} if so` : ''}\n`);
-      process.exit(sig === 'SIGTERM' ? 143 : 130);
-    }
-    if (signals === 2) {
-      process.stderr.write(`odj: ${sig}: still finishing ${name ?? 'the connection'} (each DC step has a timeout); once more to quit now and leave it as it is\n`);
-      return;
-    }
-    process.stderr.write(
-      name
-        ? `odj: interrupted; stopping after the current machine (${sig}): ${name} is finished first (its package written, or its new account removed)\n`
-        : `odj: interrupted; stopping before any machine is provisioned (${sig})\n`,
-    );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const exitCode = (): number => (signal === 'SIGTERM' ? 143 : 130);
+  const stop = new Interruption();
   let opened: Awaited<ReturnType<typeof openDomain>>;
   try {
     opened = await openDomain(jobs[0].v.domain, connection);
   } catch (e) {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    stop.remove();
     throw e;
   }
   const { conn, discovery } = opened;
@@ -252,8 +270,8 @@ export async function run(args: string[]): Promise<number> {
   let failed = 0;
   try {
     for (const [i, job] of jobs.entries()) {
-      if (signal) break;
-      inHand = job;
+      if (stop.signal) break;
+      stop.inHand = job;
       const tag = isBatch ? `[${i + 1}/${jobs.length}] ${job.params.machineName}: ` : '';
       try {
         if (!conn.client.isConnected) throw new ProvisioningError('ERROR_DS_SERVER_DOWN', 'the connection to the DC was lost earlier in this batch', { field: 'connection.url' });
@@ -265,20 +283,19 @@ export async function run(args: string[]): Promise<number> {
         if (isBatch) {
           if (!quiet) process.stderr.write(`${tag}${r.reused ? 'reused' : 'created'} ${r.account.distinguishedName}${r.account.enabled === false ? ' (disabled: kept disabled; --enable re-enables)' : ''}\n`);
         } else say(describeResult(r, job.savefile));
-        if (signal) process.stderr.write(`odj: ${job.params.machineName} was finished before stopping: ${job.savefile ? `its package is in ${job.savefile}` : 'its package was printed'}\n`);
+        if (stop.signal) process.stderr.write(`odj: ${job.params.machineName} was finished before stopping: ${job.savefile ? `its package is in ${job.savefile}` : 'its package was printed'}\n`);
       } catch (e) {
-        if (signal && e instanceof ProvisioningError) process.stderr.write(`odj: ${job.params.machineName} failed while stopping; no account was left without its package (see the error)\n`);
+        if (stop.signal && e instanceof ProvisioningError) process.stderr.write(`odj: ${job.params.machineName} failed while stopping; no account was left without its package (see the error)\n`);
         if (!(e instanceof ProvisioningError) || !isBatch) throw e;
         failed++;
         facts.push({ machineName: job.params.machineName, error: { code: e.code, errno: e.errno, message: e.message } });
         process.stderr.write(`${tag}odj: ${describeError(e)}\n`);
       } finally {
-        inHand = undefined;
+        stop.inHand = undefined;
       }
     }
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    stop.remove();
     await conn.close();
   }
   if (json && (isBatch || facts.length)) process.stdout.write(JSON.stringify(isBatch ? facts : facts[0], null, 2) + '\n');
@@ -286,11 +303,11 @@ export async function run(args: string[]): Promise<number> {
     say(`${facts.length - failed} of ${jobs.length} provisioned; packages in ${nonEmpty(p, 'savedir', C)}\n`);
     if (failed) process.stderr.write(`odj: ${failed} of ${jobs.length} failed\n`);
   }
-  if (signal) {
+  if (stop.signal) {
     if (facts.length < jobs.length) {
       process.stderr.write(`odj: interrupted: ${jobs.length - facts.length} not tried, from ${jobs[facts.length].params.machineName} (${jobs[facts.length].origin})\n`);
     }
-    return exitCode();
+    return stop.exitCode();
   }
   return failed ? 1 : 0;
 }

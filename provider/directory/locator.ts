@@ -9,7 +9,8 @@ import { ProvisioningError, type WindowsCodeName } from '../errors';
 import { Limits } from '../limits';
 import { Client } from 'ldapts';
 import { DEFAULT_TIMEOUT_MS, DirectoryConnection } from './connection';
-import { checkPingAnswer, DsFlags, ldapPing, pingAnswer, pingSearch, type NetlogonSamLogonResponseEx } from './discovery';
+import { checkPingAnswer, ldapPing, pingAnswer, pingSearch } from './discovery';
+import { DsFlags, type NetlogonSamLogonResponseEx } from './netlogon';
 import { LocatorDns, type SrvRecord } from './dns';
 
 export interface LocateOptions {

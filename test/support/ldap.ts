@@ -5,7 +5,7 @@
 // directory-discovery.test.ts checks against the directory; nothing here tests that parser.
 import { readFileSync } from 'node:fs';
 import { Client, Filter } from 'ldapts';
-import { parseNetlogonResponseEx, type NetlogonSamLogonResponseEx } from '../../provider/directory/discovery';
+import { parseNetlogonResponseEx, type NetlogonSamLogonResponseEx } from '../../provider/directory/netlogon';
 import { testDc, type TestDc } from './dc';
 
 /** `S-1-5-21-…` from the binary SID (revision, count, 48-bit big-endian authority, LE sub-authorities). */
