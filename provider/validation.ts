@@ -3,7 +3,8 @@
 import type { ProvisioningOptions, ProvisioningParams } from './backend';
 import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './directory/escape';
 import { Limits } from './limits';
-import type { AccountRequest, DomainRequest } from './directory/provision';
+import type { AccountRequest } from './directory/provision';
+import type { DomainRequest } from './directory/domain';
 import { ProvisioningError } from './errors';
 import { checkContentParams } from './content-params';
 import { Problems } from './problems';

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionSettings, ProvisionResult } from '../provider/backend';
 import { ownerMarker } from '../provider/directory/ownership';
 import { connectionSlotUse } from '../provider/directory/slots';
+import { closePool, IDLE_MS } from '../provider/directory/pool';
 import { ProvisioningError } from '../provider/errors';
 import { provision } from '../provider/directory/backend';
 import { testDc } from './support/dc';
@@ -46,6 +47,8 @@ const tagOf = (name: string): string => `urn:pulumi:faults::odj::odj:index:Offli
 const bytes = (s: string): ((m: Buffer) => boolean) => (m) => m.includes(Buffer.from(s, 'utf8'));
 
 async function attempt(name: string, ownerTag?: string): Promise<{ ok?: ProvisionResult; error?: ProvisioningError; ms: number }> {
+  // The proxy's fault applies to connections made from now on: no pooled one from an earlier attempt.
+  await closePool();
   const t0 = Date.now();
   try {
     const ok = await provision({ domain: dc.domain, machineName: name, ...(ownerTag ? { ownerTag } : {}) }, viaProxy());
@@ -176,8 +179,8 @@ describe('faults at each step: bounded failure, no stray account, the retry succ
     }
   });
 
-  it('no connection slot or proxied connection is left held after all of the above', async () => {
-    await new Promise((r) => setTimeout(r, 300));
+  it('no connection slot or proxied connection is left held after all of the above, once pooled ones have been idle for IDLE_MS', async () => {
+    await new Promise((r) => setTimeout(r, IDLE_MS + 300));
     expect(connectionSlotUse()).toEqual({});
     expect(proxy.openConnections).toBe(0);
   });

@@ -325,6 +325,8 @@ describe('issue 17: never delete, take over or undo what is not the resource own
       expect(news.plannedChange).toBe('move+reset');
       // The DC performs the password write; its answer never comes back (a host killed right then).
       proxy.setFault({ op: 'modify', action: 'drop-after', match: (m) => m.includes(Buffer.from('unicodePwd')) });
+      // The host keeps its connections (pool.ts); the fault applies to new ones.
+      proxy.dropConnections();
       await expect(via.update('heal', created.id, created.props, news)).rejects.toThrow();
       proxy.setFault(null);
       const t1 = (await truth(`${machine}$`))!;

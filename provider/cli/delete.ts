@@ -5,7 +5,7 @@ import { ProvisioningError } from '../errors';
 import { checkDcName, checkDomain, checkMachineName } from '../validation';
 import { accountNameOf, isGuid, normalizeGuid } from '../odj/ids';
 import { checkedAccount, deleteByDn, findAccountByGuid, findAccountBySamName, type FoundAccount } from '../directory/accounts';
-import { reachDomainDc } from '../directory/provision';
+import { reachDomainDc } from '../directory/domain';
 import { readRootDse } from '../directory/discovery';
 import { bool, connectionOptions, list, nonEmpty, parse } from './args';
 import { bindPassword, connectionFromArgs } from './connection';

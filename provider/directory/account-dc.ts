@@ -5,7 +5,8 @@
 // "gone" (a Pulumi refresh would otherwise drop from state an account that still exists).
 import type { AccountLocation, ConnectionSettings } from '../backend';
 import { ProvisioningError } from '../errors';
-import { DirectoryConnection, withDirectory } from './connection';
+import { DEFAULT_TIMEOUT_MS, DirectoryConnection, openDirectory, resolveUrl } from './connection';
+import { acquire, identityKey, release } from './pool';
 import { readRootDse } from './discovery';
 import { locateDc, reachDc } from './locator';
 
@@ -24,10 +25,10 @@ export interface AccountDc {
 
 const sameHost = (a: string, b: string): boolean => a.replace(/\.$/, '').toLowerCase() === b.replace(/\.$/, '').toLowerCase();
 
-/** Bind and learn where we are; the connection is closed on failure. */
-async function bound(conn: DirectoryConnection): Promise<{ dc: string; base: string }> {
+/** Bind (unless done) and learn where we are; the connection is closed on failure. */
+async function bound(conn: DirectoryConnection, bind = true): Promise<{ dc: string; base: string }> {
   try {
-    await conn.bind();
+    if (bind) await conn.bind();
     const root = await readRootDse(conn);
     return { dc: root.dnsHostName.toLowerCase(), base: root.defaultNamingContext };
   } catch (e) {
@@ -36,37 +37,49 @@ async function bound(conn: DirectoryConnection): Promise<{ dc: string; base: str
   }
 }
 
+type Facts = { dc: string; base: string; homeProblem?: string };
+
 /** Run fn on the DC to ask about an account: the URL's when one is given; else the home DC, and
- *  when it cannot be reached another writable DC of the domain (found by the locator). */
+ *  when it cannot be reached another writable DC of the domain (found by the locator). The
+ *  connection comes from the pool (pool.ts) and goes back to it; one to another DC than the home
+ *  DC is not kept, so that the home DC is asked again next time. */
 export async function withAccountDc<T>(connection: ConnectionSettings, where: AccountLocation | undefined, fn: (at: AccountDc) => Promise<T>): Promise<T> {
   const home = where?.homeDc;
-  if (connection.url || !where) {
-    if (!connection.url) throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'is required to find an account by GUID', { field: 'connection.url' });
-    return withDirectory(connection, { host: '', unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: 'connection.url' }, async (conn) => {
-      const root = await readRootDse(conn);
-      const dc = root.dnsHostName.toLowerCase();
-      return fn({ conn, dc, base: root.defaultNamingContext, authoritative: !home || sameHost(dc, home), ...(home && !sameHost(dc, home) ? { homeProblem: `the URL names ${dc}` } : {}) });
-    });
-  }
-  let conn: DirectoryConnection;
-  let homeProblem: string | undefined;
-  const reached = home ? await reachDc(home, { domain: where.domain, settings: connection }) : undefined;
-  if (reached?.ok) {
-    conn = reached.found.conn;
-  } else {
-    if (reached && reached.attempt.code.startsWith('SEC_E_')) {
-      // A certificate problem is the settings' fault, not the DC's absence: say so, do not go elsewhere.
-      throw new ProvisioningError(reached.attempt.code, `${home}: ${reached.attempt.reason}`, { field: 'connection.caCerts' });
-    }
-    homeProblem = reached ? `${reached.attempt.reason} [${reached.attempt.code}]` : undefined;
-    conn = (await locateDc({ domain: where.domain, settings: connection, ...(home ? { exclude: [home] } : {}) })).conn;
-  }
-  const { dc, base } = await bound(conn);
+  if (!connection.url && !where) throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'is required to find an account by GUID', { field: 'connection.url' });
+  const url = resolveUrl(connection, connection.url ? '' : (home ?? where!.domain)).url;
+  const open = connection.url ? () => openUrl(connection) : home ? () => openHome(home, where!.domain, connection) : undefined;
+  const pooled = open
+    ? await acquire<Facts>(identityKey(connection, url), url, open, connection.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+    : await (async (): Promise<{ conn: DirectoryConnection; facts: Facts }> => {
+        const conn = (await locateDc({ domain: where!.domain, settings: connection })).conn;
+        return { conn, facts: await bound(conn) };
+      })();
+  const { dc, base, homeProblem } = pooled.facts;
+  const authoritative = !home || sameHost(dc, home);
   try {
-    return await fn({ conn, dc, base, authoritative: !home || sameHost(dc, home), ...(homeProblem ? { homeProblem } : {}) });
+    return await fn({ conn: pooled.conn, dc, base, authoritative, ...(homeProblem ? { homeProblem } : home && !authoritative ? { homeProblem: `the URL names ${dc}` } : {}) });
   } finally {
-    await conn.close();
+    if (open) await release(identityKey(connection, url), pooled, authoritative);
+    else await pooled.conn.close();
   }
+}
+
+async function openUrl(connection: ConnectionSettings): Promise<{ conn: DirectoryConnection; facts: Facts }> {
+  const conn = await openDirectory(connection, { host: '', unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: 'connection.url' });
+  return { conn, facts: await bound(conn, false) };
+}
+
+/** The home DC, pinged and bound; when it cannot be reached, another writable DC of the domain. */
+async function openHome(home: string, domain: string, connection: ConnectionSettings): Promise<{ conn: DirectoryConnection; facts: Facts }> {
+  const reached = await reachDc(home, { domain, settings: connection });
+  if (reached.ok) return { conn: reached.found.conn, facts: await bound(reached.found.conn) };
+  if (reached.attempt.code.startsWith('SEC_E_')) {
+    // A certificate problem is the settings' fault, not the DC's absence: say so, do not go elsewhere.
+    throw new ProvisioningError(reached.attempt.code, `${home}: ${reached.attempt.reason}`, { field: 'connection.caCerts' });
+  }
+  const homeProblem = `${reached.attempt.reason} [${reached.attempt.code}]`;
+  const conn = (await locateDc({ domain, settings: connection, exclude: [home] })).conn;
+  return { conn, facts: { ...(await bound(conn)), homeProblem } };
 }
 
 /** What a non-authoritative "no such object" becomes. */

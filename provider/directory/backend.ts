@@ -4,7 +4,9 @@ import type { AccountFacts, AccountLocation, ConnectionSettings, IssuedFacts, Jo
 import { withDirectory, type DirectoryConnection } from './connection';
 import { readRootDse } from './discovery';
 import { objectGuidBytes, accountFacts, checkedAccount, deleteAccountByGuid, findAccountByGuid, findAccountBySamName, findObjectByDn, moveIntoContainer, readLogonFacts } from './accounts';
-import { openDomain, provisionAccounts, rebuildOne, type DomainRequest } from './provision';
+import { provisionAccounts, rebuildOne } from './provision';
+import type { DomainRequest } from './domain';
+import { borrowDomain } from './borrow';
 import { PackageFormatError, parsePackage } from '../odj';
 import { ProvisioningError } from '../errors';
 import { notProofOfAbsence, withAccountDc } from './account-dc';
@@ -133,11 +135,11 @@ export async function rebuildPackage(params: ProvisioningParams, previousPackage
     if (e instanceof PackageFormatError) throw new ProvisioningError('ERROR_INVALID_DATA', `the previous package cannot be read (${e.message})`, { field: 'packageText' });
     throw e;
   }
-  const { conn, discovery } = await openDomain(v.domain, connection);
+  const { conn, discovery, done } = await borrowDomain(v.domain, connection);
   try {
     return await rebuildOne(conn, discovery, v.account, password, account);
   } finally {
-    await conn.close();
+    await done();
   }
 }
 

@@ -110,6 +110,8 @@ export class DirectoryConnection {
   private sockets = 0;
   private encryptedSocket = false;
   private closed = false;
+  /** bound (simple or Kerberos) on this socket: what makes it reusable by the same identity */
+  private bound = false;
   private readonly secrets: Secret[];
   /** the settings without the bind password, which lives only in `bindPassword` */
   private readonly settings: ConnectionSettings;
@@ -178,6 +180,39 @@ export class DirectoryConnection {
   get encrypted(): boolean {
     if (this.socket instanceof SaslSocket) return this.socket.sealed;
     return this.encryptedSocket && this.socket instanceof tls.TLSSocket && !this.socket.destroyed;
+  }
+
+  /** Still connected and bound, so that the pool may hand it to the next caller of the same identity. */
+  get reusable(): boolean {
+    return this.bound && !this.closed && this.client.isConnected && this.socket !== undefined && !this.socket.destroyed;
+  }
+
+  /** Whether the DC answers a root DSE read within `ms` (a reused connection's check); a silent
+   *  connection is destroyed. */
+  async answers(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    const answered = this.client.search('', { scope: 'base', attributes: ['1.1'] }).then(
+      () => true,
+      () => false,
+    );
+    const ok = await Promise.race([answered, silent]);
+    clearTimeout(timer);
+    if (!ok) this.socket?.destroy();
+    return ok;
+  }
+
+  /** While pooled and idle, the socket does not keep the process alive; resume() before use again. */
+  park(): void {
+    this.rawSocket()?.unref();
+  }
+
+  resume(): void {
+    this.rawSocket()?.ref();
+  }
+
+  private rawSocket(): net.Socket | undefined {
+    return this.socket instanceof SaslSocket ? this.socket.raw : this.socket;
   }
 
   /** The DC's IP address as this connection reached it. */
@@ -294,6 +329,7 @@ export class DirectoryConnection {
     await this.run({ action: `binding as ${bindUserLabel(bindUser)}`, field: 'connection.bindUser', overrides: { 49: 'ERROR_LOGON_FAILURE', 50: 'ERROR_ACCESS_DENIED', 53: 'ERROR_ACCESS_DENIED' } }, () =>
       this.client.bind(bindUser, bindPassword.reveal()),
     );
+    this.bound = true;
   }
 
   private async bindKerberos(dcHost?: string): Promise<void> {
@@ -308,6 +344,7 @@ export class DirectoryConnection {
       saslGssapiBind(socket, { host, credentials: { ...(keytab ? { keytab } : {}), ...(bindUser ? { principal: bindUser } : {}) } }),
     );
     if (!this.encrypted) throw new ProvisioningError('ERROR_DS_STRONG_AUTH_REQUIRED', 'the Kerberos sign-in did not seal the connection', { field: 'connection.auth' });
+    this.bound = true;
   }
 
   /** Unbind and close; never throws, safe to call twice. */

@@ -6,11 +6,9 @@ import { ProvisioningError } from '../errors';
 import { buildPackage, type JoinProvider2, type PackageFacts } from '../odj';
 import { createAccount, deleteByDn, filetimeToIso, findAccountBySamName, loggedOnSincePasswordSet, readLogonFacts, reuseAccount, type FoundAccount, type ReuseOptions } from './accounts';
 import { refuseExisting } from '../account/safety';
-import { DEFAULT_TIMEOUT_MS, DirectoryConnection } from './connection';
-import { completeDiscovery, pingDomainController, type Discovery } from './discovery';
-import type { NetlogonSamLogonResponseEx } from './netlogon';
-import { LocatorDns } from './dns';
-import { locateDc } from './locator';
+import type { DirectoryConnection } from './connection';
+import type { Discovery } from './discovery';
+import type { DomainRequest } from './domain';
 import { isDnWithin, parseDn } from './escape';
 import { defaultMachinePassword, generateMachinePassword } from './password';
 import { boundTokenSids, hasOwnerMarker, isOurs, ownerMarker, readOwnership } from './ownership';
@@ -19,15 +17,7 @@ import { provisionResult } from '../result';
 import { resolvePackageContent } from './package-content';
 import type { PackageContentRequest } from '../content-params';
 import { accountNameOf } from '../odj/ids';
-
-/** Where to provision: the domain, and the DC when one is named. */
-export interface DomainRequest {
-  domain: string;
-  dcName?: string;
-  /** without url and dcName, the locator asks this site's DCs first (the new machine's site: its
-   *  first logon finds the account there without waiting for replication) */
-  site?: string;
-}
+import { borrowDomain } from './borrow';
 
 /** One machine, already validated by validation.ts. */
 export interface AccountRequest {
@@ -49,57 +39,6 @@ export interface AccountRequest {
 }
 
 export type ProvisionOutcome = { ok: true; result: ProvisionResult } | { ok: false; error: ProvisioningError };
-
-/** The DC to use, pinged but not bound: the URL's, the named one, or the locator's choice. The
- *  caller binds and closes it. */
-export async function reachDomainDc(domain: DomainRequest, settings: ConnectionSettings): Promise<{ conn: DirectoryConnection; ping: NetlogonSamLogonResponseEx }> {
-  if (!settings.url && !domain.dcName) {
-    if (!domain.domain.includes('.')) {
-      throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'the DC locator needs the DNS domain name; with a NetBIOS name give url or dcName', { field: 'domain' });
-    }
-    const found = await locateDc({ domain: domain.domain, ...(domain.site ? { site: domain.site } : {}), settings });
-    return { conn: found.conn, ping: found.ping };
-  }
-  // A named DC is found through dnsServers too when they are given (else the system resolver).
-  let address: string | undefined;
-  if (!settings.url && domain.dcName && settings.dnsServers?.length) {
-    const a = await new LocatorDns(settings.dnsServers, settings.timeoutMs ?? DEFAULT_TIMEOUT_MS).addresses(domain.dcName);
-    if (a.ok && a.records.length > 0) address = a.records[0];
-  }
-  const conn = new DirectoryConnection(settings, {
-    host: domain.dcName ?? domain.domain,
-    // Windows: a named DC that cannot be validated → ERROR_INVALID_DOMAIN_ROLE; no DC for the domain → ERROR_NO_SUCH_DOMAIN.
-    unreachableCode: domain.dcName ? 'ERROR_INVALID_DOMAIN_ROLE' : 'ERROR_NO_SUCH_DOMAIN',
-    // The URL, when given, is what is contacted: its failures belong to it, not to dcName.
-    unreachableField: settings.url ? 'connection.url' : domain.dcName ? 'dcName' : 'domain',
-    ...(address ? { address } : {}),
-  });
-  try {
-    await conn.connect();
-    return { conn, ping: await pingDomainController(conn, domain) };
-  } catch (e) {
-    await conn.close();
-    throw e;
-  }
-}
-
-/** Connect, ping, bind and discover: the part a batch shares. The caller closes the connection. */
-export async function openDomain(domain: DomainRequest, settings: ConnectionSettings): Promise<{ conn: DirectoryConnection; discovery: Discovery }> {
-  const { conn, ping } = await reachDomainDc(domain, settings);
-  try {
-    // Reached through the domain's name, the DC is whichever answered: Kerberos names it by its own.
-    await conn.bind(conn.host.toLowerCase() === domain.domain.toLowerCase() ? ping.dnsHostName : undefined);
-    const discovery = await completeDiscovery(conn, ping);
-    return { conn, discovery };
-  } catch (e) {
-    await conn.close();
-    // Discovery names dcName for the host it judged; without a dcName that host came from the URL.
-    if (e instanceof ProvisioningError && e.field === 'dcName' && !domain.dcName && settings.url) {
-      throw new ProvisioningError(e.errno, e.detail, { field: 'connection.url', cause: e.cause });
-    }
-    throw e;
-  }
-}
 
 /** Provision one machine over an open, discovered connection: check the OU, fetch the package's
  *  content, find or create the account, then issue the package (or remove an account just made). */
@@ -252,7 +191,7 @@ async function isOwnOrphan(conn: DirectoryConnection, existing: FoundAccount, re
 
 /** Many machines of one domain over one connection; each outcome on its own. */
 export async function provisionAccounts(domain: DomainRequest, requests: AccountRequest[], settings: ConnectionSettings): Promise<ProvisionOutcome[]> {
-  const { conn, discovery } = await openDomain(domain, settings);
+  const { conn, discovery, done } = await borrowDomain(domain, settings);
   try {
     const out: ProvisionOutcome[] = [];
     for (const req of requests) {
@@ -270,6 +209,6 @@ export async function provisionAccounts(domain: DomainRequest, requests: Account
     }
     return out;
   } finally {
-    await conn.close();
+    await done();
   }
 }

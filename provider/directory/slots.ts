@@ -13,13 +13,24 @@ interface Gate {
 // are removed when idle, so it does not grow with the number of DCs ever seen.
 const gates = new Map<string, Gate>();
 
+let slotWanted: (key: string) => void = () => undefined;
+
+/** Told when a caller has to wait for a slot: the pool (pool.ts) then closes an idle connection of
+ *  that DC, which frees its slot for the caller. */
+export function onSlotWanted(handler: (key: string) => void): void {
+  slotWanted = handler;
+}
+
 /** Wait for a free connection slot for `key` (the DC's URL); returns the release, safe to call twice. */
 export async function acquireConnectionSlot(key: string, max: number = Limits.connectionsPerDc): Promise<() => void> {
   let gate = gates.get(key);
   if (!gate) gates.set(key, (gate = { active: 0, waiting: [] }));
   const g = gate;
-  if (g.active >= max) await new Promise<void>((resolve) => g.waiting.push(resolve));
-  else g.active++;
+  if (g.active >= max) {
+    const wait = new Promise<void>((resolve) => g.waiting.push(resolve));
+    slotWanted(key);
+    await wait;
+  } else g.active++;
   let released = false;
   return () => {
     if (released) return;

@@ -231,6 +231,12 @@ export class FaultProxy {
     this.busyLeft = rule?.action === 'busy' ? (rule.times ?? 1) : 0;
   }
 
+  /** Cut every connection open now (client and DC side), as a network fault would: a client that
+   *  keeps connections (the pool) must notice and make new ones, which get the current fault. */
+  dropConnections(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
   /** Writes from now on pass only when `guard` says so (null: no guard). */
   setGuard(guard: WriteGuard | null): void {
     this.guard = guard;
