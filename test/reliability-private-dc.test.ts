@@ -14,6 +14,7 @@ import { ownerMarker } from '../provider/directory/ownership';
 import { ProvisioningError } from '../provider/errors';
 import { parsePackage } from '../provider/odj';
 import { provision } from '../provider/directory/backend';
+import { closePool } from '../provider/directory/pool';
 import { testDc } from './support/dc';
 import { FaultProxy } from './support/fault-proxy';
 import { findRepoRoot } from '../examples/runner/engine';
@@ -128,6 +129,8 @@ const newName = (): string => `PDC${Date.now().toString(36).toUpperCase().slice(
 const tagOf = (n: string): string => `urn:pulumi:private::odj::odj:index:OfflineJoinPackage::${n}`;
 
 async function attempt(name: string): Promise<{ ok?: ProvisionResult; error?: ProvisioningError; ms: number }> {
+  // The proxy's fault applies to connections made from now on: no pooled one from an earlier attempt.
+  await closePool();
   const t0 = Date.now();
   try {
     return { ok: await provision({ domain: pdc.domain, machineName: name, ownerTag: tagOf(name) }, viaProxy()), ms: Date.now() - t0 };

@@ -118,7 +118,8 @@ export async function acquire<T>(key: string, url: string, open: () => Promise<P
  *  the caller then opens a new one, which finds another DC when the locator chose this one. */
 async function takeIdle<T>(dc: Dc, key: string): Promise<Pooled<T> | undefined> {
   for (;;) {
-    const i = dc.idle.findLastIndex((e) => e.key === key);
+    let i = dc.idle.length - 1;
+    while (i >= 0 && dc.idle[i].key !== key) i--;
     if (i < 0) return undefined;
     const [entry] = dc.idle.splice(i, 1);
     clearTimeout(entry.timer);
