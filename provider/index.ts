@@ -2,6 +2,9 @@
 // unattend.xml rendering, the package codec, and the shared types and errors.
 export { OfflineJoinPackage, type OfflineJoinPackageArgs } from './resource/resource';
 export { provision, provisionMany, readAccount, deleteAccount, LdapBackend, type BatchOutcome } from './directory/backend';
+export { openSession, type DirectorySession } from './directory/session';
+export { closePool, IDLE_MS } from './directory/pool';
+export { DISCOVERY_TTL_MS, forgetDomains } from './directory/borrow';
 export { validateParams, type ValidatedParams } from './validation';
 export { optionBits, optionsFromBits, ProvisionOptionBits } from './options';
 export { inspectAccount, readIssuedFacts, rebuildPackage, moveAccountInto, type LiveAccount } from './directory/backend';

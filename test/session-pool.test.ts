@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionSettings } from '../provider/backend';
 import { provision, readAccount } from '../provider/directory/backend';
 import { closePool, identityKey, poolUse } from '../provider/directory/pool';
+import { openSession } from '../provider/directory/session';
 import { connectionSlotUse } from '../provider/directory/slots';
 import { Limits } from '../provider/limits';
 import { findRepoRoot, startHost, type ProviderHost, type Props } from '../examples/runner/engine';
@@ -154,6 +155,24 @@ describe('library callers', () => {
     expect(shown).not.toContain(settings.bindPassword!);
     expect(shown).not.toContain(dc.adminPassword);
     expect(shown).not.toContain(dc.adminUser);
+  });
+
+  it('a session: settings given once, its calls reuse one connection, close() lets its connections go, nothing prints the password', async () => {
+    await closePool();
+    const password = dc.adminPassword;
+    const session = openSession(viaProxy());
+    expect(inspect(session) + JSON.stringify(session)).not.toContain(password);
+    const mark = proxy.seen.length;
+    const made = await session.provision({ domain: dc.domain, machineName: names.next() });
+    expect((await session.readAccount(made.account.objectGuid))?.samAccountName).toBe(made.account.samAccountName);
+    await session.deleteAccount(made.account.objectGuid);
+    expect(await session.readAccount(made.account.objectGuid)).toBeNull();
+    // One connection and one bind for the whole session (nothing else ran meanwhile).
+    expect(seenSince(mark)).toEqual({ connections: 1, binds: 1 });
+    expect(Object.values(poolUse()).reduce((n, u) => n + u.idle, 0)).toBe(1);
+    await session.close();
+    expect(Object.values(poolUse()).reduce((n, u) => n + u.idle, 0)).toBe(0);
+    await expect(session.readAccount(made.account.objectGuid)).rejects.toThrow(/closed/);
   });
 
   it('a process whose last call is done exits at once, without closing the pool', async () => {

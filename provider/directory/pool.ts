@@ -155,7 +155,7 @@ export async function release<T>(key: string, pooled: Pooled<T>, keep = true): P
     if (same >= 0) return dc.waiting.splice(same, 1)[0].give(pooled);
     if (dc.waiting.length === 0) {
       pooled.conn.park();
-      const entry: Idle = { key, pooled, timer: setTimeout(() => void closeIdle(url, entry), IDLE_MS).unref() };
+      const entry: Idle = { key, pooled, timer: setTimeout(() => void closeIdleEntry(url, entry), IDLE_MS).unref() };
       dc.idle.push(entry);
       return;
     }
@@ -166,7 +166,7 @@ export async function release<T>(key: string, pooled: Pooled<T>, keep = true): P
   forget(url, dc);
 }
 
-async function closeIdle(url: string, entry: Idle): Promise<void> {
+async function closeIdleEntry(url: string, entry: Idle): Promise<void> {
   const dc = dcs.get(url);
   if (!dc) return;
   const i = dc.idle.indexOf(entry);
@@ -183,13 +183,18 @@ async function closeIdle(url: string, entry: Idle): Promise<void> {
 // idle connections hold: close one of them.
 onSlotWanted((url) => {
   const entry = dcs.get(url)?.idle[0];
-  if (entry) void closeIdle(url, entry);
+  if (entry) void closeIdleEntry(url, entry);
 });
+
+/** Close the idle connections whose identity key and DC URL `which` picks (a session closing). */
+export async function closeIdle(which: (key: string, url: string) => boolean): Promise<void> {
+  await Promise.all([...dcs.entries()].flatMap(([url, dc]) => dc.idle.filter((e) => which(e.key, url)).map((e) => closeIdleEntry(url, e))));
+}
 
 /** Close every idle connection: a library caller done with the directory, or a test. Lent
  *  connections are closed when given back. */
 export async function closePool(): Promise<void> {
-  await Promise.all([...dcs.entries()].flatMap(([url, dc]) => [...dc.idle].map((e) => closeIdle(url, e))));
+  await closeIdle(() => true);
 }
 
 /** Connections per DC URL, for diagnostics and tests: counts only, never a key. */
