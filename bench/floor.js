@@ -7,7 +7,9 @@
 // The password's alphabet changes the DC's cost (Samba derives Kerberos keys from its UTF-8 form,
 // three bytes per CJK character): `odj` draws passwords from odj's own generator, so the DC does
 // exactly the work it does for odj; `ascii` uses 120 base64 characters, for comparison.
-//   usage: node bench/floor.js <env file> <count> <name prefix> [odj|ascii]
+// With `all`, the reads (a base search of each account, for the attributes a refresh reads) and
+// the deletes are timed too, for the stack row: {"addsMs", "readsMs", "delsMs"}.
+//   usage: node bench/floor.js <env file> <count> <name prefix> [odj|ascii] [all]
 'use strict';
 const { readFileSync } = require('node:fs');
 const { randomBytes } = require('node:crypto');
@@ -16,7 +18,7 @@ const { Client, Attribute } = require('ldapts');
 const { readEnv } = require('./env');
 
 async function main() {
-  const [envFile, countText, prefix, kind = 'odj'] = process.argv.slice(2);
+  const [envFile, countText, prefix, kind = 'odj', all] = process.argv.slice(2);
   // Only the generator: the timed part below is raw ldapts.
   const { generateMachinePassword } = require('../dist/provider/directory/password');
   const newPassword = kind === 'ascii' ? () => randomBytes(90).toString('base64') : () => generateMachinePassword();
@@ -47,7 +49,24 @@ async function main() {
       addsMs.push(Number(process.hrtime.bigint() - t) / 1e6);
       made.push(dn);
     }
-    process.stdout.write(JSON.stringify({ addsMs }) + '\n');
+    if (all !== 'all') {
+      process.stdout.write(JSON.stringify({ addsMs }) + '\n');
+      return;
+    }
+    const timedEach = async (fn) => {
+      const ms = [];
+      for (const dn of made) {
+        const t = process.hrtime.bigint();
+        await fn(dn);
+        ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+      return ms;
+    };
+    const attributes = ['objectGUID', 'objectSid', 'sAMAccountName', 'userAccountControl', 'pwdLastSet', 'lastLogonTimestamp', 'logonCount', 'description'];
+    const readsMs = await timedEach((dn) => client.search(dn, { scope: 'base', attributes, explicitBufferAttributes: ['objectGUID', 'objectSid'] }));
+    const delsMs = await timedEach((dn) => client.del(dn));
+    made.length = 0;
+    process.stdout.write(JSON.stringify({ addsMs, readsMs, delsMs }) + '\n');
   } finally {
     for (const dn of made) await client.del(dn).catch(() => undefined);
     await client.unbind().catch(() => undefined);

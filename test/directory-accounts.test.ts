@@ -66,8 +66,13 @@ describe('accounts over LDAP', () => {
     );
 
     // lastLogon moved: kinit above logged on as the account.
-    expect(await findAccountBySamName(c, base, `${name}$`)).toEqual({ ...made, lastLogon: expect.stringMatching(/^[1-9]\d+$/) });
-    expect(await findAccountByGuid(c, base, made.objectGuid)).toEqual({ ...made, lastLogon: expect.stringMatching(/^[1-9]\d+$/) });
+    const loggedOn = {
+      ...made,
+      lastLogon: expect.stringMatching(/^[1-9]\d+$/),
+      logon: { ...made.logon, lastLogon: expect.stringMatching(/^[1-9]\d+$/), lastLogonTimestamp: expect.stringMatching(/^\d+$/), logonCount: expect.any(Number) },
+    };
+    expect(await findAccountBySamName(c, base, `${name}$`)).toEqual(loggedOn);
+    expect(await findAccountByGuid(c, base, made.objectGuid)).toEqual(loggedOn);
     const pw2 = generateMachinePassword();
     const reused = await reuseAccount(c, made, { password: pw2 });
     expect(reused.objectSid).toBe(made.objectSid);
@@ -93,7 +98,8 @@ describe('accounts over LDAP', () => {
     await createAccount(c, { machineName: name, dnsDomainName: 'odjtest.test', containerDn: computers, password: generateMachinePassword() });
     expect((await tryIt(createAccount(c, { machineName: name, dnsDomainName: 'odjtest.test', containerDn: computers, password: pw }))).code).toBe('NERR_UserExists');
     // A computer account that vanished after it was found.
-    const ghost = { distinguishedName: `CN=${name}X,${computers}`, objectGuid: '00000000-0000-0000-0000-000000000001', objectSid: 'S-1-5-21-1-2-3-4000', rid: 4000, samAccountName: `${name}X$`, userAccountControl: 0x1000, objectClasses: ['top', 'computer'], isComputer: true, enabled: true };
+    const ghost = { distinguishedName: `CN=${name}X,${computers}`, objectGuid: '00000000-0000-0000-0000-000000000001', objectSid: 'S-1-5-21-1-2-3-4000', rid: 4000, samAccountName: `${name}X$`, userAccountControl: 0x1000, objectClasses: ['top', 'computer'], isComputer: true, enabled: true,
+      logon: { pwdLastSet: '0', lastLogon: '0', lastLogonTimestamp: '0', logonCount: 0, enabled: true } };
     expect((await tryIt(reuseAccount(c, ghost, { password: pw }))).code).toBe('ERROR_DS_NO_SUCH_OBJECT');
     for (const e of failures) {
       const text = `${String(e)}\n${(e as Error).stack}\n${JSON.stringify(e)}\n${JSON.stringify((e as Error).cause ?? null)}`;

@@ -22,7 +22,7 @@ const Uac = {
   WORKSTATION_TRUST_ACCOUNT: UacBits.WORKSTATION_TRUST_ACCOUNT,
 } as const;
 
-const ACCOUNT_ATTRIBUTES = ['distinguishedName', 'objectGUID', 'objectSid', 'sAMAccountName', 'userAccountControl', 'objectClass', 'description', 'pwdLastSet', 'lastLogon', 'lastLogonTimestamp'];
+const ACCOUNT_ATTRIBUTES = ['distinguishedName', 'objectGUID', 'objectSid', 'sAMAccountName', 'userAccountControl', 'objectClass', 'description', 'pwdLastSet', 'lastLogon', 'lastLogonTimestamp', 'logonCount'];
 const BINARY = ['objectGUID', 'objectSid'];
 
 /** Any object found by name, GUID or DN: what it is (objectClasses, userAccountControl) comes with
@@ -38,6 +38,8 @@ export interface FoundAccount extends AccountFacts {
   pwdLastSet?: string;
   /** FILETIME of the latest logon this DC knows of (lastLogon or lastLogonTimestamp), '0' for none */
   lastLogon?: string;
+  /** the password and logon facts as this DC has them (read in the same search) */
+  logon: Omit<LogonFacts, 'dcName'>;
 }
 
 const filetime = (v: unknown): bigint => {
@@ -79,6 +81,17 @@ function toAccount(e: Record<string, unknown>): FoundAccount {
     ...(first(e.description) !== undefined ? { description: String(first(e.description)) } : {}),
     ...(first(e.pwdLastSet) !== undefined ? { pwdLastSet: String(first(e.pwdLastSet)) } : {}),
     lastLogon: String(filetime(e.lastLogon) > filetime(e.lastLogonTimestamp) ? filetime(e.lastLogon) : filetime(e.lastLogonTimestamp)),
+    logon: logonOf(e),
+  };
+}
+
+function logonOf(e: Record<string, unknown>): Omit<LogonFacts, 'dcName'> {
+  return {
+    pwdLastSet: String(filetime(e.pwdLastSet)),
+    lastLogon: String(filetime(e.lastLogon)),
+    lastLogonTimestamp: String(filetime(e.lastLogonTimestamp)),
+    logonCount: Number(first(e.logonCount) ?? 0) || 0,
+    enabled: (Number(first(e.userAccountControl) ?? 0) & Uac.ACCOUNTDISABLE) === 0,
   };
 }
 
@@ -90,14 +103,7 @@ export async function readLogonFacts(conn: DirectoryConnection, dn: string, dcNa
   const r = await conn.run({ action: `reading the logon facts of ${dn}` }, () => conn.client.search(dn, { scope: 'base', attributes: LOGON_ATTRIBUTES }));
   const e = r.searchEntries[0];
   if (!e) throw new ProvisioningError('ERROR_DS_NO_SUCH_OBJECT', `${dn} is not there`);
-  return {
-    pwdLastSet: String(filetime(e.pwdLastSet)),
-    lastLogon: String(filetime(e.lastLogon)),
-    lastLogonTimestamp: String(filetime(e.lastLogonTimestamp)),
-    logonCount: Number(first(e.logonCount) ?? 0) || 0,
-    enabled: (Number(first(e.userAccountControl) ?? 0) & Uac.ACCOUNTDISABLE) === 0,
-    dcName,
-  };
+  return { ...logonOf(e), dcName };
 }
 
 /** The object, refused unless it is a plain computer account (account/safety.ts) whose GUID and SID

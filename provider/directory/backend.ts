@@ -3,7 +3,7 @@
 import type { AccountFacts, AccountLocation, ConnectionSettings, IssuedFacts, JoinBackend, LogonFacts, ProvisioningParams, ProvisionResult } from '../backend';
 import { withDirectory, type DirectoryConnection } from './connection';
 import { readRootDse } from './discovery';
-import { objectGuidBytes, accountFacts, checkedAccount, deleteAccountByGuid, findAccountByGuid, findAccountBySamName, findObjectByDn, moveIntoContainer, readLogonFacts } from './accounts';
+import { objectGuidBytes, accountFacts, checkedAccount, deleteAccountByGuid, findAccountByGuid, findAccountBySamName, findObjectByDn, moveIntoContainer } from './accounts';
 import { provisionAccounts, rebuildOne } from './provision';
 import type { DomainRequest } from './domain';
 import { borrowDomain } from './borrow';
@@ -100,7 +100,8 @@ export async function inspectAccount(objectGuid: string, connection: ConnectionS
     const found = await findAccountByGuid(at.conn, at.base, objectGuid);
     if (!found && !at.authoritative) throw notProofOfAbsence(objectGuid, at, where?.homeDc, 'dropped from the state or deleted');
     if (!found) return null;
-    const logon = await readLogonFacts(at.conn, found.distinguishedName, at.dc);
+    // The logon facts came in the same search, from the same DC.
+    const logon = { ...found.logon, dcName: at.dc };
     const live = { ...accountFacts(checkedAccount(found, purpose, 'objectGuid')), ...(found.description !== undefined ? { description: found.description } : {}), logon };
     where?.onDc?.(at.dc);
     return live;
