@@ -15,7 +15,7 @@ const { readFileSync } = require('node:fs');
 const { randomBytes } = require('node:crypto');
 const { Client, Attribute } = require('ldapts');
 
-const { readEnv } = require('./env');
+const { computerAttributes, readEnv } = require('./env');
 
 async function main() {
   const [envFile, countText, prefix, kind = 'odj', all] = process.argv.slice(2);
@@ -33,17 +33,8 @@ async function main() {
   try {
     for (let i = 0; i < count; i++) {
       const name = `${prefix}${String(i).padStart(3, '0')}`.toUpperCase();
-      const fqdn = `${name.toLowerCase()}.${domain}`;
-      const password = newPassword();
       const dn = `CN=${name},${base}`;
-      const attrs = [
-        new Attribute({ type: 'objectClass', values: ['computer'] }),
-        new Attribute({ type: 'sAMAccountName', values: [`${name}$`] }),
-        new Attribute({ type: 'userAccountControl', values: ['4096'] }),
-        new Attribute({ type: 'dNSHostName', values: [fqdn] }),
-        new Attribute({ type: 'servicePrincipalName', values: [`HOST/${name}`, `HOST/${fqdn}`, `RestrictedKrbHost/${name}`, `RestrictedKrbHost/${fqdn}`] }),
-        new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"${password}"`, 'utf16le')] }),
-      ];
+      const attrs = computerAttributes(Attribute, name, domain, newPassword());
       const t = process.hrtime.bigint();
       await client.add(dn, attrs);
       addsMs.push(Number(process.hrtime.bigint() - t) / 1e6);

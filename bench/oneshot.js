@@ -8,24 +8,17 @@
 const { readFileSync } = require('node:fs');
 const { Client, Attribute } = require('ldapts');
 const { generateMachinePassword } = require('../dist/provider/directory/password');
-const { readEnv } = require('./env');
+const { computerAttributes, readEnv } = require('./env');
 
 async function main() {
   const [envFile, name] = process.argv.slice(2);
   const env = readEnv(envFile);
   const domain = env.ODJ_TEST_DOMAIN.toLowerCase();
-  const fqdn = `${name.toLowerCase()}.${domain}`;
   const client = new Client({ url: env.ODJ_TEST_LDAP_URL, tlsOptions: { ca: [readFileSync(env.ODJ_TEST_CA_FILE)] }, timeout: 60_000 });
   try {
     await client.bind(env.ODJ_TEST_ADMIN_USER, env.ODJ_TEST_ADMIN_PASSWORD);
-    await client.add(`CN=${name},CN=Computers,${domain.split('.').map((p) => `DC=${p}`).join(',')}`, [
-      new Attribute({ type: 'objectClass', values: ['computer'] }),
-      new Attribute({ type: 'sAMAccountName', values: [`${name}$`] }),
-      new Attribute({ type: 'userAccountControl', values: ['4096'] }),
-      new Attribute({ type: 'dNSHostName', values: [fqdn] }),
-      new Attribute({ type: 'servicePrincipalName', values: [`HOST/${name}`, `HOST/${fqdn}`, `RestrictedKrbHost/${name}`, `RestrictedKrbHost/${fqdn}`] }),
-      new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"${generateMachinePassword()}"`, 'utf16le')] }),
-    ]);
+    const base = `CN=Computers,${domain.split('.').map((p) => `DC=${p}`).join(',')}`;
+    await client.add(`CN=${name},${base}`, computerAttributes(Attribute, name, domain, generateMachinePassword()));
   } finally {
     await client.unbind().catch(() => undefined);
   }

@@ -5,7 +5,7 @@ export { provision, provisionMany, readAccount, deleteAccount, LdapBackend, type
 export { openSession, type DirectorySession } from './directory/session';
 export { closePool, IDLE_MS } from './directory/pool';
 export { DISCOVERY_TTL_MS, forgetDomains } from './directory/borrow';
-export { checkParams, validateParams, type ParamsCheck, type ValidatedParams } from './validation';
+export { checkParams, validateParams, type ParamsCheck, type ValidatedParams } from './params/validation';
 export { optionBits, optionsFromBits, ProvisionOptionBits } from './options';
 export { inspectAccount, readIssuedFacts, rebuildPackage, moveAccountInto, type LiveAccount } from './directory/backend';
 export { updateAccount, type IssuedPackage, type UpdateRequest, type UpdateOutcome } from './account/update';

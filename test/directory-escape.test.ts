@@ -6,7 +6,7 @@ import { Filter } from 'ldapts';
 import { escapeDnValue, parseDn, domainToDn, isDnWithin, formatDn } from '../provider/directory/escape';
 import { ProvisioningError } from '../provider/errors';
 import { provision } from '../provider/directory/backend';
-import { validateParams } from '../provider/validation';
+import { validateParams } from '../provider/params/validation';
 import { testDc } from './support/dc';
 import { accountBySam, withLdap } from './support/ldap';
 import { adminConnection, machineNames } from './support/ldap-backend';

@@ -11,7 +11,7 @@ import { escapeDnValue, formatDn, parseDn } from '../provider/directory/escape';
 import { ProvisioningError } from '../provider/errors';
 import { Limits } from '../provider/limits';
 import { findAccountByName, provision, readAccount } from '../provider/directory/backend';
-import { validateParams } from '../provider/validation';
+import { validateParams } from '../provider/params/validation';
 import { testDc } from './support/dc';
 import { FaultProxy } from './support/fault-proxy';
 import { adminConnection, machineNames } from './support/ldap-backend';

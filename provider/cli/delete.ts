@@ -2,7 +2,7 @@
 // objects computers carry (BitLocker, TPM, service connection points; never a tree delete).
 // Refuses anything that is not a plain computer account (account/safety.ts).
 import { ProvisioningError } from '../errors';
-import { checkDcName, checkDomain, checkMachineName } from '../validation';
+import { checkDcName, checkDomain, checkMachineName } from '../params/validation';
 import { accountNameOf, isGuid, normalizeGuid } from '../odj/ids';
 import { checkedAccount, deleteByDn, findAccountByGuid, findAccountBySamName, type FoundAccount } from '../directory/accounts';
 import { reachDomainDc } from '../directory/domain';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ConnectionSettings, ProvisioningParams, ProvisionResult } from '../backend';
 import { ProvisioningError } from '../errors';
 import { packageToFileForm } from '../odj/text';
-import { validateParams, type ValidatedParams } from '../validation';
+import { validateParams, type ValidatedParams } from '../params/validation';
 import { deleteByDn } from '../directory/accounts';
 import { provisionOne } from '../directory/provision';
 import { openDomain } from '../directory/domain';

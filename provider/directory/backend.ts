@@ -12,7 +12,7 @@ import { ProvisioningError } from '../errors';
 import { notProofOfAbsence, withAccountDc } from './account-dc';
 import type { GuardedAction } from '../account/safety';
 import { issuedFactsFrom } from '../account/lifecycle';
-import { checkOu, invalid, validateParams, type ValidatedParams } from '../validation';
+import { checkOu, invalid, validateParams, type ValidatedParams } from '../params/validation';
 
 export type BatchOutcome = { ok: true; result: ProvisionResult } | { ok: false; error: ProvisioningError };
 

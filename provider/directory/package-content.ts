@@ -3,7 +3,7 @@
 // - rootCaCerts → one SST store for the local machine's Root store with the forest's enterprise root CAs;
 // - certificates → one PFX store each, as validated;
 // - machinePolicyNames, then machinePolicyPaths → one HKLM element list per Registry.pol.
-import type { PackageContentRequest } from '../content-params';
+import type { PackageContentRequest } from '../params/content';
 import type { PackageFacts, PolicyElementList, SstStore } from '../odj';
 import { CERT_SYSTEM_STORE_LOCAL_MACHINE, encodeSst } from '../odj/sst';
 import { readEnterpriseRootCas } from './certificates';

@@ -15,7 +15,7 @@ import { boundTokenSids, hasOwnerMarker, isOurs, ownerMarker, readOwnership } fr
 import { secret, type Secret } from '../secret';
 import { provisionResult } from '../result';
 import { resolvePackageContent } from './package-content';
-import type { PackageContentRequest } from '../content-params';
+import type { PackageContentRequest } from '../params/content';
 import { accountNameOf } from '../odj/ids';
 import { borrowDomain } from './borrow';
 

@@ -39,7 +39,7 @@ import { hasUrlCredentials, urlCredentialsRule } from '../credential-text';
 import { parsePackage } from '../odj';
 import { loadNetapi, type NetapiOptions } from './load';
 import type { NativeCredentials, NativeProvisionRequest, NativeUser, NetapiSession } from './native';
-import { validateParams } from '../validation';
+import { validateParams } from '../params/validation';
 import { provisionResult } from '../result';
 import { accountNameOf } from '../odj/ids';
 

@@ -11,7 +11,7 @@ import { isOwnerMarker, ownerMarker } from '../directory/ownership';
 import { ProvisioningError } from '../errors';
 import { hasUrlCredentials, urlCredentialsRule } from '../credential-text';
 import { inspectAccount, LdapBackend } from '../directory/backend';
-import { checkParams } from '../validation';
+import { checkParams } from '../params/validation';
 import { ProvisionOptionBits } from '../options';
 import {
   changedFields,

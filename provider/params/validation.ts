@@ -1,15 +1,15 @@
 // The core's check of NetCreateProvisioningPackage's parameters, for every backend and face: each
 // violation names the field and the rule; the OU comes back re-escaped, the option bits named.
-import type { ProvisioningOptions, ProvisioningParams } from './backend';
-import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './directory/escape';
-import { Limits } from './limits';
-import type { AccountRequest } from './directory/provision';
-import type { DomainRequest } from './directory/domain';
-import { ProvisioningError } from './errors';
-import { checkContentParams } from './content-params';
+import type { ProvisioningOptions, ProvisioningParams } from '../backend';
+import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from '../directory/escape';
+import { Limits } from '../limits';
+import type { AccountRequest } from '../directory/provision';
+import type { DomainRequest } from '../directory/domain';
+import { ProvisioningError } from '../errors';
+import { checkContentParams } from './content';
 import { Problems } from './problems';
-import { optionBits, ProvisionOptionBits } from './options';
-import type { JoinProvider2 } from './odj';
+import { optionBits, ProvisionOptionBits } from '../options';
+import type { JoinProvider2 } from '../odj';
 
 /**
  * ODJ_WIN7BLOB.Options. Microsoft's IDL page says "must be set to zero"; Samba writes 6 with a

@@ -2,11 +2,11 @@
 // rootCaCerts, certTemplateNames with the PFX files that stand in for enrollment on the LDAP
 // backend, machinePolicyNames (with sysvolRoot) and machinePolicyPaths. What comes out is what
 // directory/package-content.ts fetches and turns into CERT_PROVIDER and POLICY_PROVIDER parts.
-import type { CertificateRequest, ProvisioningOptions, ProvisioningParams } from './backend';
-import { ProvisioningError } from './errors';
-import { Limits } from './limits';
-import type { PfxStore } from './odj';
-import { pfxBytesFrom, PfxFormatError, validatePfx } from './odj/pfx';
+import type { CertificateRequest, ProvisioningOptions, ProvisioningParams } from '../backend';
+import { ProvisioningError } from '../errors';
+import { Limits } from '../limits';
+import type { PfxStore } from '../odj';
+import { pfxBytesFrom, PfxFormatError, validatePfx } from '../odj/pfx';
 import type { Problems } from './problems';
 
 /** What the package must carry besides the join itself. */

@@ -1,7 +1,7 @@
 // A check that reports every problem at once, not only the first: each independent rule runs, and
 // each violation is kept as the ProvisioningError it would have thrown (Windows code, field, rule).
 // Faces that stop at the first (the library, the CLI) throw list[0]; the Pulumi Check shows them all.
-import { ProvisioningError } from './errors';
+import { ProvisioningError } from '../errors';
 
 export class Problems {
   readonly list: ProvisioningError[] = [];
