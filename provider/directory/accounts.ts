@@ -143,15 +143,27 @@ export function objectGuidBytes(objectGuid: unknown): Buffer {
   return guidToBytes(text);
 }
 
-/** The object with that objectGUID under `baseDn`, or null. */
+/** The object with that objectGUID under `baseDn`, or null. One base search on the DN form
+ *  `<GUID=…>` AD and Samba take as a search base ([MS-ADTS] 3.1.1.3.1.2.4): cheaper than a subtree
+ *  search for the attribute. */
 export async function findAccountByGuid(conn: DirectoryConnection, baseDn: string, objectGuid: string): Promise<FoundAccount | null> {
-  // The filter carries raw GUID bytes; a string filter would re-encode bytes above 0x7f as UTF-8.
-  const filter = new EqualityFilter({ attribute: 'objectGUID', value: objectGuidBytes(objectGuid) });
-  const r = await conn.run({ action: `searching for object ${objectGuid}`, field: 'objectGuid' }, () =>
-    conn.client.search(baseDn, { scope: 'sub', filter, attributes: ACCOUNT_ATTRIBUTES, explicitBufferAttributes: BINARY, sizeLimit: 2 }),
-  );
-  const e = r.searchEntries[0];
-  return e ? toAccount(e) : null;
+  const e = await searchGuid(conn, objectGuid, 'base', ACCOUNT_ATTRIBUTES);
+  const found = e[0] ? toAccount(e[0]) : null;
+  return found && isDnWithin(parseDn(found.distinguishedName), parseDn(baseDn)) ? found : null;
+}
+
+/** The entries a search based on `<GUID=…>` finds; none when there is no such object. */
+async function searchGuid(conn: DirectoryConnection, objectGuid: string, scope: 'base' | 'one', attributes: string[]): Promise<Record<string, unknown>[]> {
+  const base = `<GUID=${objectGuidBytes(objectGuid).toString('hex')}>`;
+  try {
+    const r = await conn.run({ action: `searching for object ${objectGuid}`, field: 'objectGuid', overrides: { 32: 'ERROR_DS_NO_SUCH_OBJECT' } }, () =>
+      conn.client.search(base, { scope, attributes, explicitBufferAttributes: BINARY, sizeLimit: 1000 }),
+    );
+    return r.searchEntries;
+  } catch (e) {
+    if (e instanceof ProvisioningError && e.code === 'ERROR_DS_NO_SUCH_OBJECT') return [];
+    throw e;
+  }
 }
 
 /** One object by DN, or null when there is none. */
@@ -296,6 +308,14 @@ export async function reuseAccount(conn: DirectoryConnection, existing: FoundAcc
   return { ...existing, distinguishedName: dn, userAccountControl: uac, enabled: (uac & Uac.ACCOUNTDISABLE) === 0 };
 }
 
+interface Below {
+  dn: string;
+  depth: number;
+  classes: string[];
+}
+
+const classesOf = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
+
 /** Delete a computer account without the tree-delete control. One subtree search reads the
  *  object itself (refused unless it is a plain computer account, account/safety.ts) and its
  *  children; only children a computer normally carries (DELETABLE_CHILD_CLASSES) are deleted, one
@@ -307,16 +327,19 @@ export async function deleteByDn(conn: DirectoryConnection, dn: string): Promise
   const here = parseDn(dn).length;
   const self = r.searchEntries.find((e) => parseDn(String(e.dn)).length === here);
   if (!self) throw new ProvisioningError('ERROR_DS_NO_SUCH_OBJECT', `${dn} does not exist`);
-  const classes = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
   assertComputerAccount(
-    { distinguishedName: dn, samAccountName: String(first(self.sAMAccountName) ?? ''), objectClasses: classes(self.objectClass), userAccountControl: Number(first(self.userAccountControl) ?? 0) },
+    { distinguishedName: dn, samAccountName: String(first(self.sAMAccountName) ?? ''), objectClasses: classesOf(self.objectClass), userAccountControl: Number(first(self.userAccountControl) ?? 0) },
     'delete',
     'machineName',
   );
-  const children = r.searchEntries
-    .map((e) => ({ dn: String(e.dn), depth: parseDn(String(e.dn)).length, classes: classes(e.objectClass) }))
-    .filter((c) => c.depth > here)
-    .sort((a, b) => b.depth - a.depth);
+  const below = r.searchEntries.map((e) => ({ dn: String(e.dn), depth: parseDn(String(e.dn)).length, classes: classesOf(e.objectClass) })).filter((c) => c.depth > here);
+  await deleteWithChildren(conn, dn, below);
+}
+
+/** Delete what is below dn (deepest first; every one a child a computer carries, or nothing is
+ *  deleted), then dn itself. */
+async function deleteWithChildren(conn: DirectoryConnection, dn: string, below: Below[]): Promise<void> {
+  const children = [...below].sort((a, b) => b.depth - a.depth);
   const other = children.find((c) => !isDeletableChild(c.classes));
   if (other) {
     throw new ProvisioningError(
@@ -337,13 +360,21 @@ export async function deleteByDn(conn: DirectoryConnection, dn: string): Promise
   });
 }
 
-/** Delete the computer account with that GUID (refused for anything else); one already gone counts as done. */
-export async function deleteAccountByGuid(conn: DirectoryConnection, baseDn: string, objectGuid: string): Promise<boolean> {
+/**
+ * Delete the computer account with that GUID (refused for anything else); one already gone counts
+ * as done (false). `spare` sees the account as found and may keep it (true: nothing deleted). The
+ * account and its children are read with two cheap searches (base, then one level); a subtree
+ * search, the costly kind, only when it has children.
+ */
+export async function deleteAccountByGuid(conn: DirectoryConnection, baseDn: string, objectGuid: string, spare?: (found: FoundAccount) => boolean): Promise<boolean> {
   const found = await findAccountByGuid(conn, baseDn, objectGuid);
   if (!found) return false;
   checkedAccount(found, 'delete', 'objectGuid');
+  if (spare?.(found)) return true;
   try {
-    await deleteByDn(conn, found.distinguishedName);
+    const children = await searchGuid(conn, objectGuid, 'one', ['objectClass']);
+    if (children.length === 0) await deleteWithChildren(conn, found.distinguishedName, []);
+    else await deleteByDn(conn, found.distinguishedName);
   } catch (e) {
     if (e instanceof ProvisioningError && e.code === 'ERROR_DS_NO_SUCH_OBJECT') return false;
     throw e;

@@ -3,7 +3,7 @@
 import type { AccountFacts, AccountLocation, ConnectionSettings, IssuedFacts, JoinBackend, LogonFacts, ProvisioningParams, ProvisionResult } from '../backend';
 import { withDirectory, type DirectoryConnection } from './connection';
 import { readRootDse } from './discovery';
-import { objectGuidBytes, accountFacts, checkedAccount, deleteAccountByGuid, findAccountByGuid, findAccountBySamName, findObjectByDn, moveIntoContainer } from './accounts';
+import { objectGuidBytes, accountFacts, checkedAccount, deleteAccountByGuid, findAccountByGuid, findAccountBySamName, findObjectByDn, moveIntoContainer, type FoundAccount } from './accounts';
 import { provisionAccounts, rebuildOne } from './provision';
 import type { DomainRequest } from './domain';
 import { borrowDomain } from './borrow';
@@ -100,12 +100,15 @@ export async function inspectAccount(objectGuid: string, connection: ConnectionS
     const found = await findAccountByGuid(at.conn, at.base, objectGuid);
     if (!found && !at.authoritative) throw notProofOfAbsence(objectGuid, at, where?.homeDc, 'dropped from the state or deleted');
     if (!found) return null;
-    // The logon facts came in the same search, from the same DC.
-    const logon = { ...found.logon, dcName: at.dc };
-    const live = { ...accountFacts(checkedAccount(found, purpose, 'objectGuid')), ...(found.description !== undefined ? { description: found.description } : {}), logon };
+    const live = liveAccount(checkedAccount(found, purpose, 'objectGuid'), at.dc);
     where?.onDc?.(at.dc);
     return live;
   });
+}
+
+/** The logon facts came in the same search, from the same DC. */
+function liveAccount(found: FoundAccount, dc: string): LiveAccount {
+  return { ...accountFacts(found), ...(found.description !== undefined ? { description: found.description } : {}), logon: { ...found.logon, dcName: dc } };
 }
 
 /** The issue facts of an account's current password, read now: for a package a backend made
@@ -146,11 +149,12 @@ export async function rebuildPackage(params: ProvisioningParams, previousPackage
 
 /** Delete the computer account with that objectGUID and the children computers carry (no tree
  *  delete); anything else is refused before any write; already gone (on its home DC, with
- *  `where`: account-dc.ts) is done. */
-export async function deleteAccount(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation): Promise<void> {
+ *  `where`: account-dc.ts) is done. `spare` sees the account as found, in the same visit, and
+ *  keeps it by returning true (the resource's owner check). */
+export async function deleteAccount(objectGuid: string, connection: ConnectionSettings, where?: AccountLocation, spare?: (live: LiveAccount) => boolean): Promise<void> {
   objectGuidBytes(objectGuid); // refuse a malformed GUID before connecting
   await withAccountDc(connection, where, async (at) => {
-    const deleted = await deleteAccountByGuid(at.conn, at.base, objectGuid);
+    const deleted = await deleteAccountByGuid(at.conn, at.base, objectGuid, spare && ((found) => spare(liveAccount(found, at.dc))));
     if (!deleted && !at.authoritative) throw notProofOfAbsence(objectGuid, at, where?.homeDc, 'deleted');
     if (deleted) where?.onDc?.(at.dc);
   });

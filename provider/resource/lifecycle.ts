@@ -10,7 +10,7 @@ import { dnEqual, parentDn } from '../directory/escape';
 import { isOwnerMarker, ownerMarker } from '../directory/ownership';
 import { ProvisioningError } from '../errors';
 import { hasUrlCredentials, urlCredentialsRule } from '../credential-text';
-import { inspectAccount, LdapBackend } from '../directory/backend';
+import { deleteAccount, inspectAccount, LdapBackend } from '../directory/backend';
 import { checkParams } from '../params/validation';
 import { ProvisionOptionBits } from '../options';
 import {
@@ -312,16 +312,13 @@ export async function read(id: string, props: Partial<PackageOutputs>): Promise<
  *  warning says so. */
 export async function del(id: string, props: Partial<PackageOutputs>): Promise<void> {
   const guid = props.objectGuid ?? id;
-  const connection = connectionForState(props);
-  const where = accountLocation(props);
-  const live = await inspectAccount(guid, connection, 'delete', where);
-  if (!live) return;
   const ours = [props.ownerMarker, instanceMarker(props), props.ownerTag ? ownerMarker(props.ownerTag) : undefined].filter((m): m is string => !!m);
-  if (isOwnerMarker(live.description) && !ours.includes(live.description!)) {
+  // One visit to the DC: the owner check sees the account as the delete finds it.
+  await deleteAccount(guid, connectionForState(props), accountLocation(props), (live) => {
+    if (!isOwnerMarker(live.description) || ours.includes(live.description!)) return false;
     console.warn(
       `odj: left the computer account ${live.samAccountName} (${live.distinguishedName}, ${guid}) in place: another resource or caller has taken it over (its owner marker is not this resource's)`,
     );
-    return;
-  }
-  await backend().deleteAccount(guid, connection, where);
+    return true;
+  });
 }
