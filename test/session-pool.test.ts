@@ -55,9 +55,10 @@ const viaProxy = (extra: Partial<ConnectionSettings> = {}): ConnectionSettings =
   ...extra,
 });
 
-/** Connections that carried requests, and binds, seen by the proxy since `from` requests. */
+/** Connections that carried requests, and binds, seen by the proxy since `from` requests. The
+ *  unbind of a connection closing (an idle one of an earlier test, late) is no work. */
 function seenSince(from: number): { connections: number; binds: number } {
-  const s = proxy.seen.slice(from);
+  const s = proxy.seen.slice(from).filter((r) => r.op !== 'unbind');
   return { connections: new Set(s.map((r) => r.connection)).size, binds: s.filter((r) => r.op === 'bind').length };
 }
 
@@ -144,6 +145,21 @@ describe('library callers', () => {
     } finally {
       await withLdap((c) => c.del(userDn)).catch(() => undefined);
     }
+  });
+
+  it('a line of callers that lasts longer than the step timeout is waited out on the pooled connections, not with new ones', async () => {
+    await closePool();
+    // 60 provisions through 8 connections take the DC seconds; each caller's timeout is 1.5 s.
+    const settings = viaProxy({ timeoutMs: 1_500 });
+    const machines = Array.from({ length: 60 }, () => names.next());
+    const mark = proxy.seen.length;
+    const t = Date.now();
+    const made = await Promise.all(machines.map((m) => provision({ domain: dc.domain, machineName: m }, settings)));
+    expect(Date.now() - t).toBeGreaterThan(1_500);
+    expect(made.map((r) => r.account.samAccountName)).toEqual(machines.map((m) => `${m}$`));
+    const seen = seenSince(mark);
+    expect(seen.connections).toBeLessThanOrEqual(Limits.connectionsPerDc);
+    expect(seen.binds).toBeLessThanOrEqual(Limits.connectionsPerDc);
   });
 
   it('the pool key is an opaque hash: no password, user or URL in it, nor in what the pool shows', async () => {

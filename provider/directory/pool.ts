@@ -67,6 +67,8 @@ interface Dc {
   open: number;
   idle: Idle[];
   waiting: Waiter[];
+  /** fires when no connection came back for a whole wait while callers wait (see acquire) */
+  watchdog?: NodeJS.Timeout;
 }
 
 const dcs = new Map<string, Dc>();
@@ -83,22 +85,22 @@ function forget(url: string, dc: Dc): void {
 
 /**
  * A bound connection of that identity to that DC: an idle one, else a new one from `open` while the
- * DC has a free slot, else the next one given back (waiting at most `waitMs`, then opening anyway,
- * when slots.ts bounds the wait). `open` connects and binds; its failure goes to the caller.
+ * DC has a free slot, else the next one given back (in line; when the line has not moved for
+ * `waitMs`, opening anyway, and slots.ts bounds that wait). `open` connects and binds; its failure
+ * goes to the caller.
  */
 export async function acquire<T>(key: string, url: string, open: () => Promise<Pooled<T>>, waitMs: number): Promise<Pooled<T>> {
   const dc = dcOf(url);
   const idle = await takeIdle<T>(dc, key);
   if (idle) return idle;
   if (dc.open >= Limits.connectionsPerDc) {
+    // A long line that moves (a thousand resources of one `up`) is waited out: the DC is the limit
+    // then, and opening more connections would only add TLS handshakes and binds. The bound is on
+    // a line that stops moving: when no connection came back for waitMs, every waiter opens its
+    // own, and slots.ts makes each wait for a real slot.
     const given = await new Promise<Pooled<unknown> | undefined>((resolve) => {
-      const w: Waiter = { key, give: (p) => (clearTimeout(timer), resolve(p)) };
-      // Bounded: after waitMs the caller opens its own, and slots.ts makes it wait for a real slot.
-      const timer = setTimeout(() => {
-        dc.waiting.splice(dc.waiting.indexOf(w), 1);
-        resolve(undefined);
-      }, waitMs).unref();
-      dc.waiting.push(w);
+      dc.waiting.push({ key, give: resolve });
+      dc.watchdog ??= setTimeout(() => stalled(dc), waitMs).unref();
     });
     if (given) return given as Pooled<T>;
   }
@@ -140,7 +142,25 @@ export function adopt<T>(pooled: Pooled<T>): Pooled<T> {
 
 /** A free slot: the first waiter opens its own connection. */
 function wake(dc: Dc): void {
-  dc.waiting.shift()?.give(undefined);
+  next(dc)?.give(undefined);
+}
+
+/** The first waiter (or the first of that identity), taken out of the line: the line moved. */
+function next(dc: Dc, key?: string): Waiter | undefined {
+  const i = key === undefined ? 0 : dc.waiting.findIndex((w) => w.key === key);
+  if (i < 0 || i >= dc.waiting.length) return undefined;
+  const [w] = dc.waiting.splice(i, 1);
+  if (dc.waiting.length === 0) {
+    clearTimeout(dc.watchdog);
+    dc.watchdog = undefined;
+  } else dc.watchdog?.refresh();
+  return w;
+}
+
+/** No connection came back for a whole wait: the waiters stop waiting for the pool. */
+function stalled(dc: Dc): void {
+  dc.watchdog = undefined;
+  for (const w of dc.waiting.splice(0)) w.give(undefined);
 }
 
 /**
@@ -151,8 +171,8 @@ export async function release<T>(key: string, pooled: Pooled<T>, keep = true): P
   const url = pooled.countedAs ?? pooled.conn.url;
   const dc = dcOf(url);
   if (keep && pooled.conn.reusable) {
-    const same = dc.waiting.findIndex((w) => w.key === key);
-    if (same >= 0) return dc.waiting.splice(same, 1)[0].give(pooled);
+    const same = next(dc, key);
+    if (same) return same.give(pooled);
     if (dc.waiting.length === 0) {
       pooled.conn.park();
       const entry: Idle = { key, pooled, timer: setTimeout(() => void closeIdleEntry(url, entry), IDLE_MS).unref() };
