@@ -1,10 +1,10 @@
 // The pure rules of the account lifecycle (provider/account/lifecycle.ts), DN comparison as AD
-// does it (escape.ts dnEqual), and the diff's canonical domain and OU forms. The engine-level
+// does it (params/dn.ts dnEqual), and the diff's canonical domain and OU forms. The engine-level
 // behaviour against the DC is in resource-lifecycle.test.ts.
 import { describe, expect, it } from 'vitest';
 import { accountStatus, filetimeToIso, guardPackageStep, issuedFactsFrom, planSteps } from '../provider/account/lifecycle';
 import type { LogonFacts } from '../provider/backend';
-import { dnEqual, parentDn } from '../provider/directory/escape';
+import { dnEqual, parentDn } from '../provider/params/dn';
 import { ProvisioningError } from '../provider/errors';
 import { check, diff } from '../provider/resource/lifecycle';
 import { canonicalDomain, instanceOwnerTag } from '../provider/resource/state';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionSettings, ProvisioningParams } from '../provider/backend';
-import { escapeDnValue, formatDn, parseDn } from '../provider/directory/escape';
+import { escapeDnValue, formatDn, parseDn } from '../provider/params/dn';
 import { ProvisioningError } from '../provider/errors';
 import { Limits } from '../provider/limits';
 import { findAccountByName, provision, readAccount } from '../provider/directory/backend';

@@ -12,10 +12,14 @@
 //   or whose password someone else changed, unless the caller says so explicitly.
 // No I/O here: the facts come from the directory (directory/backend.ts inspectAccount) and from state.
 import type { IssuedFacts, LogonFacts } from '../backend';
-import { filetimeToIso } from '../directory/accounts';
 import { ProvisioningError } from '../errors';
 
-export { filetimeToIso };
+/** An AD FILETIME (100 ns since 1601, UTC; decimal string) as an ISO time, or 'never'. */
+export function filetimeToIso(ft: string | undefined): string {
+  const t = ft !== undefined && /^\d+$/.test(ft) ? BigInt(ft) : 0n;
+  if (t === 0n || t >= 0x7fffffffffffffffn) return 'never';
+  return new Date(Number((t - 116444736000000000n) / 10000n)).toISOString();
+}
 
 /** Issue facts taken from the account as it is now, for a password set by a backend that cannot
  *  tell when (the native one): logons already there count as the producer's own. */

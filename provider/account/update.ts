@@ -6,7 +6,7 @@
 // facts the guard needs (pwdLastSet, logons) come from the directory over LDAP for every backend.
 import { accountStatus, guardPackageStep, issuedFactsFrom, planSteps, type AccountStatus, type UpdateStep } from './lifecycle';
 import type { AccountFacts, AccountLocation, ConnectionSettings, IssuedFacts, JoinBackend, ProvisioningParams, ProvisionResult } from '../backend';
-import { dnEqual, parentDn } from '../directory/escape';
+import { dnEqual, parentDn } from '../params/dn';
 import { ProvisioningError } from '../errors';
 import { inspectAccount, moveAccountInto, rebuildPackage } from '../directory/backend';
 

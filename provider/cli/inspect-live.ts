@@ -5,7 +5,8 @@
 // nothing is written, and no logon is made with the package's password (a logon would itself make
 // the account look used).
 import type { ConnectionSettings } from '../backend';
-import { filetimeToIso, findAccountBySamName, loggedOnSincePasswordSet } from '../directory/accounts';
+import { findAccountBySamName, loggedOnSincePasswordSet } from '../directory/accounts';
+import { filetimeToIso } from '../account/lifecycle';
 import { withDirectory } from '../directory/connection';
 import { readRootDse } from '../directory/discovery';
 import type { PackageFacts } from '../odj';

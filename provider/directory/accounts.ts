@@ -7,7 +7,7 @@ import { assertComputerAccount, isDeletableChild, UacBits, type GuardedAction } 
 import { ProvisioningError } from '../errors';
 import type { DirectoryConnection } from './connection';
 import { accountNameOf, guidFromBytes, guidToBytes, isGuid, sidFromBytes } from '../odj/ids';
-import { escapeDnValue, parseDn, isDnWithin } from './escape';
+import { escapeDnValue, parseDn, isDnWithin } from '../params/dn';
 import { unicodePwdValue } from './password';
 import { Secret } from '../secret';
 
@@ -46,13 +46,6 @@ const filetime = (v: unknown): bigint => {
   const s = String(first(v) ?? '0');
   return /^\d+$/.test(s) ? BigInt(s) : 0n;
 };
-
-/** An AD FILETIME (100 ns since 1601, UTC; decimal string) as an ISO time, or 'never'. */
-export function filetimeToIso(ft: string | undefined): string {
-  const t = ft !== undefined && /^\d+$/.test(ft) ? BigInt(ft) : 0n;
-  if (t === 0n || t >= 0x7fffffffffffffffn) return 'never';
-  return new Date(Number((t - 116444736000000000n) / 10000n)).toISOString();
-}
 
 /** True when the account logged on after its password was last set: a machine uses that password. */
 export function loggedOnSincePasswordSet(a: Pick<FoundAccount, 'pwdLastSet' | 'lastLogon'>): boolean {

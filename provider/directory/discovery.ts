@@ -7,7 +7,7 @@ import { sidFromBytes, guidFromBytes } from '../odj/ids';
 import { DsFlags, OPCODE_SAM_PAUSE_RESPONSE_EX, parseNetlogonResponseEx, type NetlogonSamLogonResponseEx } from './netlogon';
 import type { DirectoryConnection } from './connection';
 import { escapeFilter } from 'ldapts';
-import { domainToDn } from './escape';
+import { domainToDn } from '../params/dn';
 
 /** NETLOGON_NT_VERSION_5 | NETLOGON_NT_VERSION_5EX: ask for the _EX answer. */
 const NT_VERSION = 0x00000006;

@@ -4,12 +4,13 @@
 import type { AccountFacts, ConnectionSettings, IssuedFacts, ProvisionResult } from '../backend';
 import { ProvisioningError } from '../errors';
 import { buildPackage, type JoinProvider2, type PackageFacts } from '../odj';
-import { createAccount, deleteByDn, filetimeToIso, findAccountBySamName, loggedOnSincePasswordSet, readLogonFacts, reuseAccount, type FoundAccount, type ReuseOptions } from './accounts';
+import { createAccount, deleteByDn, findAccountBySamName, loggedOnSincePasswordSet, readLogonFacts, reuseAccount, type FoundAccount, type ReuseOptions } from './accounts';
+import { filetimeToIso } from '../account/lifecycle';
 import { refuseExisting } from '../account/safety';
 import type { DirectoryConnection } from './connection';
 import type { Discovery } from './discovery';
 import type { DomainRequest } from './domain';
-import { isDnWithin, parseDn } from './escape';
+import { isDnWithin, parseDn } from '../params/dn';
 import { defaultMachinePassword, generateMachinePassword } from './password';
 import { boundTokenSids, hasOwnerMarker, isOurs, ownerMarker, readOwnership } from './ownership';
 import { secret, type Secret } from '../secret';

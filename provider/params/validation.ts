@@ -1,7 +1,7 @@
 // The core's check of NetCreateProvisioningPackage's parameters, for every backend and face: each
 // violation names the field and the rule; the OU comes back re-escaped, the option bits named.
 import type { ProvisioningOptions, ProvisioningParams } from '../backend';
-import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from '../directory/escape';
+import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './dn';
 import { Limits } from '../limits';
 import type { AccountRequest } from '../directory/provision';
 import type { DomainRequest } from '../directory/domain';

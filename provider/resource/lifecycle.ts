@@ -6,7 +6,7 @@ import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, U
 import type { AccountLocation, ConnectionSettings, JoinBackend, ProvisioningParams, ProvisionResult } from '../backend';
 import { accountStatus, planSteps } from '../account/lifecycle';
 import { updateAccount } from '../account/update';
-import { dnEqual, parentDn } from '../directory/escape';
+import { dnEqual, parentDn } from '../params/dn';
 import { isOwnerMarker, ownerMarker } from '../directory/ownership';
 import { ProvisioningError } from '../errors';
 import { hasUrlCredentials, urlCredentialsRule } from '../credential-text';

@@ -4,7 +4,7 @@
 // file named by config or environment.
 import type { AccountFacts, ConnectionSettings, DomainFacts, IssuedFacts, ProvisioningParams } from '../backend';
 import { moveFields, rebuildFields, resetFields } from '../account/lifecycle';
-import { dnEqual } from '../directory/escape';
+import { dnEqual } from '../params/dn';
 import { connectionEnvKeys, isTrueFlag, splitServerList } from '../connection-env';
 import { readFileBounded } from '../bounded-read';
 import { Limits } from '../limits';
@@ -122,7 +122,7 @@ function sameDomain(olds: Partial<PackageOutputs>, news: Partial<PackageInputs>)
   return !!f && canonicalDomain(a) === f.netbiosDomainName.toLowerCase() && canonicalDomain(b) === canonicalDomain(f.dnsDomainName);
 }
 
-/** OUs compare as AD compares DNs (escape.ts dnEqual): a respelling is no move. */
+/** OUs compare as AD compares DNs (params/dn.ts dnEqual): a respelling is no move. */
 function sameOu(a: unknown, b: unknown): boolean {
   return typeof a === 'string' && typeof b === 'string' && a !== '' && b !== '' ? dnEqual(a, b) : sameValue(a, b);
 }

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Filter } from 'ldapts';
-import { escapeDnValue, parseDn, domainToDn, isDnWithin, formatDn } from '../provider/directory/escape';
+import { escapeDnValue, parseDn, domainToDn, isDnWithin, formatDn } from '../provider/params/dn';
 import { ProvisioningError } from '../provider/errors';
 import { provision } from '../provider/directory/backend';
 import { validateParams } from '../provider/params/validation';
