@@ -8,7 +8,7 @@ export { DISCOVERY_TTL_MS, forgetDomains } from './directory/borrow';
 export { checkParams, validateParams, type ParamsCheck, type ValidatedParams } from './params/validation';
 export { optionBits, optionsFromBits, ProvisionOptionBits } from './options';
 export { inspectAccount, readIssuedFacts, rebuildPackage, moveAccountInto, type LiveAccount } from './directory/backend';
-export { updateAccount, type IssuedPackage, type UpdateRequest, type UpdateOutcome } from './account/update';
+export { updateAccount, type IssuedPackage, type UpdateRequest, type UpdateOutcome } from './directory/update';
 export { planSteps, accountStatus, guardPackageStep, ALLOW_RESET_INPUT, type UpdateStep, type UpdatePlan, type AccountStatus } from './account/lifecycle';
 export { NetapiBackend, type NetapiBackendOptions } from './netapi';
 export { locateDc, orderSrv, srvName, type LocateOptions, type LocatedDc, type DcAttempt, type DcCandidate } from './directory/locator';

@@ -7,7 +7,7 @@ import { EqualityFilter } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountFacts, ConnectionSettings, ProvisioningParams } from '../provider/backend';
 import { backendFor } from '../provider/backend-choice';
-import { updateAccount } from '../provider/account/update';
+import { updateAccount } from '../provider/directory/update';
 import { LdapBackend, readIssuedFacts } from '../provider/directory/backend';
 import { NetapiBackend, type AccountDirectory } from '../provider/netapi';
 import { parsePackage } from '../provider/odj';

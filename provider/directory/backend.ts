@@ -5,7 +5,7 @@ import { withDirectory, type DirectoryConnection } from './connection';
 import { readRootDse } from './discovery';
 import { objectGuidBytes, accountFacts, checkedAccount, deleteAccountByGuid, findAccountByGuid, findAccountBySamName, findObjectByDn, moveIntoContainer, type FoundAccount } from './accounts';
 import { provisionAccounts, rebuildOne } from './provision';
-import type { DomainRequest } from './domain';
+import type { DomainRequest } from '../params/validation';
 import { borrowDomain } from './borrow';
 import { PackageFormatError, parsePackage } from '../odj';
 import { ProvisioningError } from '../errors';

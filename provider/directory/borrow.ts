@@ -8,7 +8,8 @@ import type { ConnectionSettings } from '../backend';
 import { DEFAULT_TIMEOUT_MS, DirectoryConnection } from './connection';
 import type { Discovery } from './discovery';
 import { acquire, adopt, identityKey, release, type Pooled } from './pool';
-import { openDomain, type DomainRequest } from './domain';
+import { openDomain } from './domain';
+import type { DomainRequest } from '../params/validation';
 
 /** How long a domain's DC and discovery facts are reused: a DC's role or the domain's containers
  *  change rarely, and a DC that stops answering is noticed at once anyway. */

@@ -7,15 +7,8 @@ import { completeDiscovery, pingDomainController, type Discovery } from './disco
 import type { NetlogonSamLogonResponseEx } from './netlogon';
 import { LocatorDns } from './dns';
 import { locateDc } from './locator';
+import type { DomainRequest } from '../params/validation';
 
-/** Where to provision: the domain, and the DC when one is named. */
-export interface DomainRequest {
-  domain: string;
-  dcName?: string;
-  /** without url and dcName, the locator asks this site's DCs first (the new machine's site: its
-   *  first logon finds the account there without waiting for replication) */
-  site?: string;
-}
 
 /** The DC to use, pinged but not bound: the URL's, the named one, or the locator's choice. The
  *  caller binds and closes it. */

@@ -3,41 +3,21 @@
 // bind, root DSE with domain head (together), then per machine a search, a write and a read.
 import type { AccountFacts, ConnectionSettings, IssuedFacts, ProvisionResult } from '../backend';
 import { ProvisioningError } from '../errors';
-import { buildPackage, type JoinProvider2, type PackageFacts } from '../odj';
+import { buildPackage, type PackageFacts } from '../odj';
 import { createAccount, deleteByDn, findAccountBySamName, loggedOnSincePasswordSet, readLogonFacts, reuseAccount, type FoundAccount, type ReuseOptions } from './accounts';
 import { filetimeToIso } from '../account/lifecycle';
 import { refuseExisting } from '../account/safety';
 import type { DirectoryConnection } from './connection';
 import type { Discovery } from './discovery';
-import type { DomainRequest } from './domain';
+import type { AccountRequest, DomainRequest } from '../params/validation';
 import { isDnWithin, parseDn } from '../params/dn';
 import { defaultMachinePassword, generateMachinePassword } from './password';
 import { boundTokenSids, hasOwnerMarker, isOurs, ownerMarker, readOwnership } from './ownership';
 import { secret, type Secret } from '../secret';
 import { provisionResult } from '../result';
 import { resolvePackageContent } from './package-content';
-import type { PackageContentRequest } from '../params/content';
 import { accountNameOf } from '../odj/ids';
 import { borrowDomain } from './borrow';
-
-/** One machine, already validated by validation.ts. */
-export interface AccountRequest {
-  machineName: string;
-  machineAccountOU?: string;
-  reuseAccount: boolean;
-  /** with reuse: clear ACCOUNTDISABLE (otherwise a disabled account stays disabled) */
-  enableAccount?: boolean;
-  useDefaultPassword: boolean;
-  skipAccountSearch: boolean;
-  /** the value for ODJ_WIN7BLOB.Options */
-  win7Options: number;
-  joinProvider2?: JoinProvider2;
-  /** ties the account to its caller (a Pulumi resource passes its URN): written as a hashed marker
-   *  on create, and an account carrying it that we created is adopted by a retry (ownership.ts) */
-  ownerTag?: string;
-  /** certificates and policies the package carries */
-  content?: PackageContentRequest;
-}
 
 export type ProvisionOutcome = { ok: true; result: ProvisionResult } | { ok: false; error: ProvisioningError };
 

@@ -3,10 +3,8 @@
 import type { ProvisioningOptions, ProvisioningParams } from '../backend';
 import { DnSyntaxError, domainToDn, formatDn, isDnWithin, parseDn } from './dn';
 import { Limits } from '../limits';
-import type { AccountRequest } from '../directory/provision';
-import type { DomainRequest } from '../directory/domain';
 import { ProvisioningError } from '../errors';
-import { checkContentParams } from './content';
+import { checkContentParams, type PackageContentRequest } from './content';
 import { Problems } from './problems';
 import { optionBits, ProvisionOptionBits } from '../options';
 import type { JoinProvider2 } from '../odj';
@@ -89,6 +87,34 @@ export function checkOu(raw: unknown, domain: string): string {
   }
   checkOuRdns(ou);
   return formatDn(ou);
+}
+
+/** Where to provision: the domain, and the DC when one is named. */
+export interface DomainRequest {
+  domain: string;
+  dcName?: string;
+  /** without url and dcName, the locator asks this site's DCs first (the new machine's site: its
+   *  first logon finds the account there without waiting for replication) */
+  site?: string;
+}
+
+/** One machine, validated. */
+export interface AccountRequest {
+  machineName: string;
+  machineAccountOU?: string;
+  reuseAccount: boolean;
+  /** with reuse: clear ACCOUNTDISABLE (otherwise a disabled account stays disabled) */
+  enableAccount?: boolean;
+  useDefaultPassword: boolean;
+  skipAccountSearch: boolean;
+  /** the value for ODJ_WIN7BLOB.Options */
+  win7Options: number;
+  joinProvider2?: JoinProvider2;
+  /** ties the account to its caller (a Pulumi resource passes its URN): written as a hashed marker
+   *  on create, and an account carrying it that we created is adopted by a retry (ownership.ts) */
+  ownerTag?: string;
+  /** certificates and policies the package carries */
+  content?: PackageContentRequest;
 }
 
 export interface ValidatedParams {

@@ -5,7 +5,7 @@
 import type { CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from '@pulumi/pulumi/dynamic';
 import type { AccountLocation, ConnectionSettings, JoinBackend, ProvisioningParams, ProvisionResult } from '../backend';
 import { accountStatus, planSteps } from '../account/lifecycle';
-import { updateAccount } from '../account/update';
+import { updateAccount } from '../directory/update';
 import { dnEqual, parentDn } from '../params/dn';
 import { isOwnerMarker, ownerMarker } from '../directory/ownership';
 import { ProvisioningError } from '../errors';

@@ -1,14 +1,15 @@
 // An update of an account whose package was issued earlier, for any JoinBackend: the steps
 // account/lifecycle.ts plans and guards, run in the order that keeps a package valid as long as
 // possible (the move first, the password reset last). The move (a rename over LDAP), the guard and
-// the rebuild (our codec, around the password of the package issued earlier) live here, in the
-// core; only the reset is the backend's own provisioning (NETSETUP_PROVISION_REUSE_ACCOUNT). The
-// facts the guard needs (pwdLastSet, logons) come from the directory over LDAP for every backend.
-import { accountStatus, guardPackageStep, issuedFactsFrom, planSteps, type AccountStatus, type UpdateStep } from './lifecycle';
+// the rebuild (our codec, around the password of the package issued earlier) are the same for
+// every backend; only the reset is the backend's own provisioning (NETSETUP_PROVISION_REUSE_ACCOUNT).
+// It lives beside the LDAP backend because the facts the guard needs (pwdLastSet, logons) and the
+// move come from the directory over LDAP for every backend.
+import { accountStatus, guardPackageStep, issuedFactsFrom, planSteps, type AccountStatus, type UpdateStep } from '../account/lifecycle';
 import type { AccountFacts, AccountLocation, ConnectionSettings, IssuedFacts, JoinBackend, ProvisioningParams, ProvisionResult } from '../backend';
 import { dnEqual, parentDn } from '../params/dn';
 import { ProvisioningError } from '../errors';
-import { inspectAccount, moveAccountInto, rebuildPackage } from '../directory/backend';
+import { inspectAccount, moveAccountInto, rebuildPackage } from './backend';
 
 /** What was issued for the account before this update. */
 export interface IssuedPackage {
