@@ -114,11 +114,10 @@ function load(): Calls {
       field: 'connection.auth',
     });
   }
-  const buffer = koffi.struct('odj_gss_buffer_desc', { length: 'size_t', value: 'void *' });
+  koffi.struct('odj_gss_buffer_desc', { length: 'size_t', value: 'void *' });
   koffi.struct('odj_gss_OID_desc', { length: 'uint32_t', elements: 'void *' });
   const element = koffi.struct('odj_gss_key_value_element', { key: 'const char *', value: 'const char *' });
   koffi.struct('odj_gss_key_value_set', { count: 'uint32_t', elements: koffi.pointer(element) });
-  void buffer;
   const f = (decl: string): Fn => lib.func(decl) as unknown as Fn;
   loaded = {
     koffi,

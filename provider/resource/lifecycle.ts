@@ -176,8 +176,7 @@ function planOf(olds: Partial<PackageOutputs>, news: Partial<PackageInputs>, c =
   return planSteps(c.updates, udp(olds) !== udp(news), typeof olds.packageText === 'string' && olds.packageText !== '');
 }
 
-export async function diff(id: string, olds: Partial<PackageOutputs>, news: Partial<PackageInputs>): Promise<DiffResult> {
-  void id;
+export async function diff(_id: string, olds: Partial<PackageOutputs>, news: Partial<PackageInputs>): Promise<DiffResult> {
   const c = changedFields(olds, news);
   return {
     changes: c.replaces.length + c.updates.length + c.connection.length > 0,
@@ -280,8 +279,8 @@ export async function read(id: string, props: Partial<PackageOutputs>): Promise<
   const live = await inspectAccount(guid, connectionForState(props), 'read', accountLocation(props, (dc) => (answered = dc)));
   if (!live) return { id: '', props: {} };
   const importing = props.objectGuid === undefined;
+  // The description (where owner markers live) is not an output.
   const { logon, description, ...facts } = live;
-  void description;
   const outs: Partial<PackageOutputs> = { ...props, ...facts };
   // Moved out of band: the declared OU follows, so the next `pulumi up` shows the move back. An
   // equivalent spelling of the same DN is no move.
