@@ -48,8 +48,9 @@ export async function withAccountDc<T>(connection: ConnectionSettings, where: Ac
   if (!connection.url && !where) throw new ProvisioningError('ERROR_INVALID_PARAMETER', 'is required to find an account by GUID', { field: 'connection.url' });
   const url = resolveUrl(connection, connection.url ? '' : (home ?? where!.domain)).url;
   const open = connection.url ? () => openUrl(connection) : home ? () => openHome(home, where!.domain, connection) : undefined;
+  const key = identityKey(connection, url);
   const pooled = open
-    ? await acquire<Facts>(identityKey(connection, url), url, open, connection.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+    ? await acquire<Facts>(key, url, open, connection.timeoutMs ?? DEFAULT_TIMEOUT_MS)
     : await (async (): Promise<{ conn: DirectoryConnection; facts: Facts }> => {
         const conn = (await locateDc({ domain: where!.domain, settings: connection })).conn;
         return { conn, facts: await bound(conn) };
@@ -59,7 +60,7 @@ export async function withAccountDc<T>(connection: ConnectionSettings, where: Ac
   try {
     return await fn({ conn: pooled.conn, dc, base, authoritative, ...(homeProblem ? { homeProblem } : home && !authoritative ? { homeProblem: `the URL names ${dc}` } : {}) });
   } finally {
-    if (open) await release(identityKey(connection, url), pooled, authoritative);
+    if (open) await release(key, pooled, authoritative);
     else await pooled.conn.close();
   }
 }
