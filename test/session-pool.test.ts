@@ -11,7 +11,8 @@ import { Attribute, Change } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionSettings } from '../provider/backend';
 import { provision, readAccount } from '../provider/directory/backend';
-import { closePool, identityKey, poolUse } from '../provider/directory/pool';
+import { acquire, closePool, identityKey, poolUse, release } from '../provider/directory/pool';
+import { openDirectory } from '../provider/directory/connection';
 import { openSession } from '../provider/directory/session';
 import { connectionSlotUse } from '../provider/directory/slots';
 import { Limits } from '../provider/limits';
@@ -160,6 +161,37 @@ describe('library callers', () => {
     const seen = seenSince(mark);
     expect(seen.connections).toBeLessThanOrEqual(Limits.connectionsPerDc);
     expect(seen.binds).toBeLessThanOrEqual(Limits.connectionsPerDc);
+  });
+
+  it('a line that stops moving is left after the wait: the next caller opens its own connection once a slot frees', async () => {
+    await closePool();
+    const settings = viaProxy();
+    const url = settings.url!;
+    const key = identityKey(settings, url);
+    let opened = 0;
+    const open = async () => {
+      opened++;
+      return { conn: await openDirectory(settings, { host: '', unreachableCode: 'ERROR_DS_SERVER_DOWN', unreachableField: 'connection.url' }), facts: {} };
+    };
+    // Every connection the DC may have, lent and not given back (a caller busy elsewhere).
+    const held = await Promise.all(Array.from({ length: Limits.connectionsPerDc }, () => acquire(key, url, open, 300)));
+    let late: Awaited<ReturnType<typeof acquire>> | undefined;
+    const waiting = acquire(key, url, open, 300).then((p) => (late = p));
+    try {
+      await new Promise((r) => setTimeout(r, 800));
+      // Past the wait it stopped waiting for the line and opens its own, which waits for a slot.
+      expect(opened).toBe(Limits.connectionsPerDc + 1);
+      expect(late).toBeUndefined();
+      await release(key, held.pop()!, false);
+      await waiting;
+      expect(held.map((p) => p.conn)).not.toContain(late!.conn);
+      expect(await late!.conn.answers(2_000)).toBe(true);
+    } finally {
+      for (const p of held) await release(key, p, false);
+      await waiting.catch(() => undefined);
+      if (late) await release(key, late, false);
+    }
+    expect(poolUse()[url]).toBeUndefined();
   });
 
   it('the pool key is an opaque hash: no password, user or URL in it, nor in what the pool shows', async () => {
