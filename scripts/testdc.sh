@@ -23,14 +23,14 @@ HOST=${ODJ_TESTDC_HOST:-dc1}
 IP=${ODJ_TESTDC_IP:-127.0.0.1}
 DNSDOMAIN=$(echo "$REALM" | tr '[:upper:]' '[:lower:]')
 FQDN="$HOST.$DNSDOMAIN"
-PACKAGES="samba samba-ad-dc samba-ad-provision winbind krb5-user libgssapi-krb5-2 smbclient ldb-tools samba-testsuite iproute2"
+PACKAGES="samba samba-ad-dc samba-ad-provision winbind krb5-user libgssapi-krb5-2 smbclient ldb-tools samba-testsuite iproute2 faketime"
 
 log() { echo "testdc: $*" >&2; }
 
 ensure_packages() {
   if command -v samba >/dev/null && command -v samba-tool >/dev/null && command -v ndrdump >/dev/null \
      && command -v net >/dev/null && command -v kinit >/dev/null && command -v ldbsearch >/dev/null \
-     && command -v tdbdump >/dev/null && command -v ip >/dev/null; then
+     && command -v tdbdump >/dev/null && command -v ip >/dev/null && command -v faketime >/dev/null; then
     return
   fi
   if [ "$(id -u)" != 0 ]; then

@@ -5,7 +5,8 @@
 // sealed (seen by a relay in between); failures carry the SSPI codes and name the setting at fault.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRepoRoot, startHost, type ProviderHost } from '../examples/runner/engine';
@@ -383,6 +384,34 @@ describe('odj CLI', () => {
     const r3 = await cli.odj(['provision', '--domain', dc.domain, '--kerberos', '--password-file', '/dev/null', '--machine', names.next(), '--printblob'], { env: env() });
     expect(r3.code).toBe(2);
     expect(r3.stderr).toMatch(/--password-file does not go with Kerberos/);
+  });
+
+  it("a clock an hour ahead of the KDC's: MIT's kdc_timesync makes up for it; with kdc_timesync = 0, SEC_E_TIME_SKEW and nothing made", async () => {
+    // libfaketime (Debian's faketime, installed with the DC's packages) moves this process's clock
+    // only; the DC and its KDC keep the real time. Timers keep the real monotonic clock.
+    const lib = readdirSync('/usr/lib').map((d) => join('/usr/lib', d, 'faketime', 'libfaketime.so.1')).find((f) => existsSync(f));
+    expect(lib, 'libfaketime.so.1 under /usr/lib/<arch>/faketime: run scripts/testdc.sh install').toBeDefined();
+    const ahead = (krb5: string) =>
+      cleanEnv({ KRB5_CONFIG: krb5, LD_PRELOAD: lib!, FAKETIME: '+1h', FAKETIME_DONT_FAKE_MONOTONIC: '1', FAKETIME_NO_CACHE: '1' });
+    const run = (name: string, krb5: string) =>
+      cli.odj(['provision', '--domain', dc.domain, '--dcname', dc.dcHost, '--keytab', svc().keytab, '--user', svc().principal, '--machine', name, '--printblob', '--timeout', '10'], { env: ahead(krb5) });
+
+    const clock = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(Date.now()))'], { env: ahead(dc.krb5Config), encoding: 'utf8' });
+    expect(Number(clock) - Date.now()).toBeGreaterThan(59 * 60_000);
+
+    const a = names.next();
+    const ok = await run(a, dc.krb5Config);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await accountBySam(`${a}$`)).not.toBeNull();
+
+    const strict = join(tmp.dir, 'krb5-no-timesync.conf');
+    writeFileSync(strict, readFileSync(dc.krb5Config, 'utf8').replace('[libdefaults]', '[libdefaults]\n\tkdc_timesync = 0'));
+    const b = names.next();
+    const skewed = await run(b, strict);
+    expect(skewed.code).toBe(1);
+    expect(skewed.stderr).toMatch(/SEC_E_TIME_SKEW \(2148074276\): .*Clock skew too great/);
+    noSecrets(skewed);
+    expect(await accountBySam(`${b}$`)).toBeNull();
   });
 });
 
