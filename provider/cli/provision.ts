@@ -9,6 +9,8 @@ import { validateParams, type ValidatedParams } from '../params/validation';
 import { deleteByDn } from '../directory/accounts';
 import { provisionOne } from '../directory/provision';
 import { openDomain } from '../directory/domain';
+import type { DirectoryConnection } from '../directory/connection';
+import type { Discovery } from '../directory/discovery';
 import { bool, list, nonEmpty, parse, type Parsed } from './args';
 import { bindPassword, connectionFromArgs } from './connection';
 import { assertAbsent, makeOutputDir, readFileInput, readInput, writeSecretFile } from './io';
@@ -174,7 +176,7 @@ function checkCombinations(p: Parsed): void {
 }
 
 /** Writes the package; if that fails, an account we just created is deleted again. */
-async function deliver(conn: Parameters<typeof deleteByDn>[0], job: Job, r: ProvisionResult, printblob: boolean): Promise<void> {
+async function deliver(conn: DirectoryConnection, job: Job, r: ProvisionResult, printblob: boolean): Promise<void> {
   if (job.savefile) {
     try {
       writeSecretFile(job.savefile, packageToFileForm(r.packageBinary));
@@ -235,6 +237,43 @@ class Interruption {
   }
 }
 
+interface RunContext {
+  conn: DirectoryConnection;
+  discovery: Discovery;
+  stop: Interruption;
+  isBatch: boolean;
+  printblob: boolean;
+  quiet: boolean;
+  say: (s: string) => void;
+}
+
+/** One machine of the run: provision it, deliver its package, report it. In a batch a failure is
+ *  reported and the run goes on (failed: true); a single machine's failure is thrown. */
+async function provisionJob(ctx: RunContext, job: Job, tag: string): Promise<{ facts: Record<string, unknown>; failed: boolean }> {
+  const { conn, stop, isBatch } = ctx;
+  stop.inHand = job;
+  try {
+    if (!conn.client.isConnected) throw new ProvisioningError('ERROR_DS_SERVER_DOWN', 'the connection to the DC was lost earlier in this batch', { field: 'connection.url' });
+    const r = await provisionOne(conn, ctx.discovery, job.v.account);
+    await deliver(conn, job, r, ctx.printblob);
+    // Warnings go to stderr whatever else is asked for: they are about a machine that may break.
+    for (const w of r.warnings ?? []) process.stderr.write(`${tag}odj: warning: ${w}\n`);
+    const facts = { machineName: job.params.machineName, ...resultFacts(r, job.savefile) };
+    if (isBatch) {
+      if (!ctx.quiet) process.stderr.write(`${tag}${r.reused ? 'reused' : 'created'} ${r.account.distinguishedName}${r.account.enabled === false ? ' (disabled: kept disabled; --enable re-enables)' : ''}\n`);
+    } else ctx.say(describeResult(r, job.savefile));
+    if (stop.signal) process.stderr.write(`odj: ${job.params.machineName} was finished before stopping: ${job.savefile ? `its package is in ${job.savefile}` : 'its package was printed'}\n`);
+    return { facts, failed: false };
+  } catch (e) {
+    if (stop.signal && e instanceof ProvisioningError) process.stderr.write(`odj: ${job.params.machineName} failed while stopping; no account was left without its package (see the error)\n`);
+    if (!(e instanceof ProvisioningError) || !isBatch) throw e;
+    process.stderr.write(`${tag}odj: ${describeError(e)}\n`);
+    return { facts: { machineName: job.params.machineName, error: { code: e.code, errno: e.errno, message: e.message } }, failed: true };
+  } finally {
+    stop.inHand = undefined;
+  }
+}
+
 export async function run(args: string[]): Promise<number> {
   const p = parse(C, args, options, false);
   if (bool(p, 'help')) {
@@ -270,30 +309,13 @@ export async function run(args: string[]): Promise<number> {
   const facts: Record<string, unknown>[] = [];
   let failed = 0;
   try {
+    const ctx: RunContext = { conn, discovery, stop, isBatch, printblob, quiet, say };
     for (const [i, job] of jobs.entries()) {
       if (stop.signal) break;
-      stop.inHand = job;
       const tag = isBatch ? `[${i + 1}/${jobs.length}] ${job.params.machineName}: ` : '';
-      try {
-        if (!conn.client.isConnected) throw new ProvisioningError('ERROR_DS_SERVER_DOWN', 'the connection to the DC was lost earlier in this batch', { field: 'connection.url' });
-        const r = await provisionOne(conn, discovery, job.v.account);
-        await deliver(conn, job, r, printblob);
-        // Warnings go to stderr whatever else is asked for: they are about a machine that may break.
-        for (const w of r.warnings ?? []) process.stderr.write(`${tag}odj: warning: ${w}\n`);
-        facts.push({ machineName: job.params.machineName, ...resultFacts(r, job.savefile) });
-        if (isBatch) {
-          if (!quiet) process.stderr.write(`${tag}${r.reused ? 'reused' : 'created'} ${r.account.distinguishedName}${r.account.enabled === false ? ' (disabled: kept disabled; --enable re-enables)' : ''}\n`);
-        } else say(describeResult(r, job.savefile));
-        if (stop.signal) process.stderr.write(`odj: ${job.params.machineName} was finished before stopping: ${job.savefile ? `its package is in ${job.savefile}` : 'its package was printed'}\n`);
-      } catch (e) {
-        if (stop.signal && e instanceof ProvisioningError) process.stderr.write(`odj: ${job.params.machineName} failed while stopping; no account was left without its package (see the error)\n`);
-        if (!(e instanceof ProvisioningError) || !isBatch) throw e;
-        failed++;
-        facts.push({ machineName: job.params.machineName, error: { code: e.code, errno: e.errno, message: e.message } });
-        process.stderr.write(`${tag}odj: ${describeError(e)}\n`);
-      } finally {
-        stop.inHand = undefined;
-      }
+      const done = await provisionJob(ctx, job, tag);
+      facts.push(done.facts);
+      if (done.failed) failed++;
     }
   } finally {
     stop.remove();
