@@ -53,13 +53,15 @@ export function loggedOnSincePasswordSet(a: Pick<FoundAccount, 'pwdLastSet' | 'l
 }
 
 const first = (v: unknown): unknown => (Array.isArray(v) ? v[0] : v);
+/** A multi-valued attribute's values as strings (none when absent). */
+const classesOf = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
 
 function toAccount(e: Record<string, unknown>): FoundAccount {
   const guid = first(e.objectGUID);
   const sid = first(e.objectSid);
   // An OU or container has no SID: what it is decides (assertComputerAccount), not a missing SID.
   const objectSid = Buffer.isBuffer(sid) ? sidFromBytes(sid) : '';
-  const objectClasses = (Array.isArray(e.objectClass) ? e.objectClass : e.objectClass === undefined ? [] : [e.objectClass]).map((c) => String(c));
+  const objectClasses = classesOf(e.objectClass);
   const userAccountControl = Number(first(e.userAccountControl) ?? 0);
   return {
     distinguishedName: String(e.dn),
@@ -306,8 +308,6 @@ interface Below {
   depth: number;
   classes: string[];
 }
-
-const classesOf = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
 
 /** Delete a computer account without the tree-delete control. One subtree search reads the
  *  object itself (refused unless it is a plain computer account, account/safety.ts) and its
